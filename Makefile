@@ -1,0 +1,57 @@
+# One entry point to everything. `make help` lists the targets.
+# Every target sets up what it needs: a fresh clone needs only Python 3.11+ and the registries.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+SPECS := specs/kbank.yaml specs/solidgate.yaml specs/xendit.yaml
+HAND_WRITTEN := overlay sandbox scripts tests
+
+.DEFAULT_GOAL := help
+.PHONY: help install generate check-generated lint lint-specs typecheck test check clean
+
+help: ## List every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) $(NODE_STAMP) ## Create .venv with the pinned tools and install the npm linter
+
+generate: $(STAMP) ## Regenerate generated/ from specs/ with the pinned generator and ruff
+	$(BIN)/python scripts/generate.py
+
+check-generated: $(STAMP) ## Fail with a summary if generated/ differs from a fresh generation
+	$(BIN)/python scripts/generate.py --check
+
+lint-specs: $(STAMP) $(NODE_STAMP) ## Validate each spec (openapi-spec-validator) and lint it (Redocly CLI)
+	$(BIN)/python -m openapi_spec_validator $(SPECS)
+	npx --no-install redocly lint --config redocly.yaml --format=stylish
+
+lint: $(STAMP) lint-specs ## Ruff on everything hand-written, plus spec validation and lint
+	$(BIN)/ruff check $(HAND_WRITTEN)
+	$(BIN)/ruff format --check $(HAND_WRITTEN)
+
+typecheck: $(STAMP) ## mypy --strict on the overlay and the typed usage of every client
+	$(BIN)/mypy
+
+test: install ## Run every check CI runs: lint, drift check, types, and the test suite
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory typecheck
+	$(BIN)/pytest
+
+check: test ## Alias of test
+
+clean: ## Remove the virtualenv, node_modules, caches and reports
+	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache reports
