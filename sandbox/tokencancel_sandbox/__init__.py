@@ -1,0 +1,1 @@
+"""Local emulator of the three providers' cancel-token endpoints."""
