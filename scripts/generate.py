@@ -1,7 +1,7 @@
 """Generate the typed provider clients from specs/, or check that generated/ matches them.
 
     python scripts/generate.py           # regenerate generated/<provider>_client for every spec
-    python scripts/generate.py --check   # regenerate into a scratch folder and compare, changing nothing
+    python scripts/generate.py --check   # generate into a scratch folder, compare, change nothing
 
 Each client is generated into a scratch folder by the pinned openapi-python-client, formatted by
 the pinned ruff with `--isolated` (so no parent ruff config can change the output), stamped with
@@ -51,6 +51,7 @@ class Toolchain:
 
 
 def package_name(provider: str) -> str:
+    """Name of the importable package generated for a provider."""
     return f"{provider}_client"
 
 
@@ -87,10 +88,12 @@ def installed_toolchain(tool_dir: Path) -> Toolchain:
 
 
 def spec_sha256(provider: str) -> str:
+    """Hash of the spec file's bytes, recorded in provenance so spec-only edits are caught."""
     return hashlib.sha256((SPECS / f"{provider}.yaml").read_bytes()).hexdigest()
 
 
 def provenance_text(provider: str, tools: Toolchain) -> str:
+    """PROVENANCE.toml of one client: which spec, which bytes, which tools."""
     return (
         GENERATED_HEADER
         + f'spec = "specs/{provider}.yaml"\n'
@@ -164,6 +167,7 @@ def _walk(comparison: filecmp.dircmp[str], prefix: Path) -> Iterator[str]:
 
 
 def recorded_spec_hash(provider: str) -> str | None:
+    """Return the spec sha256 generated/ was produced from, or None if none is recorded."""
     provenance = GENERATED / package_name(provider) / PROVENANCE_FILE
     if not provenance.is_file():
         return None
@@ -172,6 +176,7 @@ def recorded_spec_hash(provider: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Generate (or with --check, compare) the clients; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--check",
@@ -211,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check(providers: list[str], fresh: dict[str, Path]) -> int:
+    """Compare fresh output with generated/, print every difference, return 1 if any."""
     problems: list[str] = []
     for provider in providers:
         target = GENERATED / package_name(provider)
@@ -224,11 +230,15 @@ def check(providers: list[str], fresh: dict[str, Path]) -> int:
             problems.append(f"generated/{package_name(provider)} is missing")
             continue
         problems.extend(tree_differences(fresh[provider], target))
-    extra = sorted(
-        p.name
-        for p in GENERATED.iterdir()
-        if p.name not in {package_name(x) for x in PROVIDERS} and p.name != "__pycache__"
-    ) if GENERATED.is_dir() else []
+    extra = (
+        sorted(
+            p.name
+            for p in GENERATED.iterdir()
+            if p.name not in {package_name(x) for x in PROVIDERS} and p.name != "__pycache__"
+        )
+        if GENERATED.is_dir()
+        else []
+    )
     problems.extend(f"  stray     {name}  (not a generated client)" for name in extra)
     if problems:
         print("generated/ does not match specs/:", file=sys.stderr)

@@ -3,8 +3,8 @@ from enum import StrEnum
 
 
 class StatusCode(StrEnum):
-    VALUE_0 = "00"
-    VALUE_1 = "10"
+    ERROR = "10"
+    SUCCESS = "00"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -3,7 +3,7 @@ from enum import StrEnum
 
 
 class CancelTokenApiVersion(StrEnum):
-    VALUE_0 = "2024-11-11"
+    V2024_11_11 = "2024-11-11"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -1,0 +1,161 @@
+"""Provider authentication as `httpx.Auth` classes, plus the pure helpers they are built from.
+
+The contract tests and the sandbox reuse the pure helpers, so client and emulator agree on the
+wire format by construction:
+
+- KBank: `Partner-Id` and `Partner-Secret` headers, and the same values as `partnerId` and
+  `partnerSecret` in the JSON body, with `requestDt` (epoch seconds, now) and `partnerTxnUid`
+  (kept when the body carries one, else fresh: at most 15 characters, unique).
+- Solidgate: `merchant` (the public key) and `signature` over exactly the bytes sent.
+- Xendit: HTTP Basic (secret key, empty password) and `api-version: 2024-11-11`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import string
+import time
+from collections.abc import Callable, Generator
+
+import httpx
+
+from ._settings import KBankSettings, SolidgateSettings, XenditSettings
+from ._signing import solidgate_signature
+
+__all__ = [
+    "XENDIT_API_VERSION",
+    "KBankAuth",
+    "SolidgateAuth",
+    "XenditAuth",
+    "kbank_credential_headers",
+    "new_partner_txn_uid",
+    "xendit_authorization",
+]
+
+XENDIT_API_VERSION = "2024-11-11"
+PARTNER_TXN_UID_MAX_LENGTH = 15
+
+_BASE36 = string.digits + string.ascii_uppercase
+_TIME_DIGITS = 8  # milliseconds since the epoch in base 36 fit in 8 digits until the 2080s
+_RANDOM_DIGITS = PARTNER_TXN_UID_MAX_LENGTH - _TIME_DIGITS
+
+
+def kbank_credential_headers(settings: KBankSettings) -> dict[str, str]:
+    """Return KBank's credential headers, `Partner-Id` and `Partner-Secret`."""
+    return {"Partner-Id": settings.partner_id, "Partner-Secret": settings.partner_secret}
+
+
+def xendit_authorization(secret_key: str) -> str:
+    """Return Xendit's `Authorization` value: Basic, secret key as user, empty password."""
+    token = base64.b64encode(f"{secret_key}:".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def new_partner_txn_uid() -> str:
+    """Return a fresh KBank `partnerTxnUid`: 15 base-36 characters, time-ordered then random.
+
+    Eight characters of milliseconds keep ids from different moments apart; seven random ones
+    (36**7, about 7.8e10 values) keep ids minted in the same millisecond apart.
+    """
+    millis = time.time_ns() // 1_000_000
+    time_part = ""
+    for _ in range(_TIME_DIGITS):
+        millis, digit = divmod(millis, 36)
+        time_part = _BASE36[digit] + time_part
+    random_part = "".join(secrets.choice(_BASE36) for _ in range(_RANDOM_DIGITS))
+    return time_part + random_part
+
+
+class KBankAuth(httpx.Auth):
+    """Put KBank's credentials in the headers and the JSON body of each request.
+
+    The body's `partnerId` and `partnerSecret` are set to the configured values (so headers and
+    body always agree), `requestDt` to the current epoch seconds, and `partnerTxnUid` to a fresh
+    id unless the body already carries one. A body that is not a JSON object is left as it is.
+    """
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        settings: KBankSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_txn_uid: Callable[[], str] = new_partner_txn_uid,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._new_txn_uid = new_txn_uid
+
+    def __repr__(self) -> str:
+        return f"KBankAuth(partner_id={self._settings.partner_id!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add the credential headers and complete the body's credential fields."""
+        request.headers.update(kbank_credential_headers(self._settings))
+        yield self._with_completed_body(request)
+
+    def _with_completed_body(self, request: httpx.Request) -> httpx.Request:
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            return request
+        if not isinstance(body, dict):
+            return request
+        completed = dict(body)
+        completed["partnerId"] = self._settings.partner_id
+        completed["partnerSecret"] = self._settings.partner_secret
+        completed["requestDt"] = int(self._clock())
+        txn_uid = completed.get("partnerTxnUid")
+        if not isinstance(txn_uid, str) or not txn_uid:
+            completed["partnerTxnUid"] = self._new_txn_uid()
+        if completed == body:
+            return request
+        content = json.dumps(completed, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = request.headers.copy()
+        del headers["Content-Length"]
+        return httpx.Request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=content,
+            extensions=request.extensions,
+        )
+
+
+class SolidgateAuth(httpx.Auth):
+    """Sign each Solidgate request: `merchant` header and `signature` over the bytes sent."""
+
+    requires_request_body = True
+
+    def __init__(self, settings: SolidgateSettings) -> None:
+        self._settings = settings
+
+    def __repr__(self) -> str:
+        return "SolidgateAuth(public_key=<hidden>)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Sign `request.content`, the exact bytes httpx will send."""
+        request.headers["merchant"] = self._settings.public_key
+        request.headers["signature"] = solidgate_signature(
+            self._settings.public_key, self._settings.secret_key, request.content
+        )
+        yield request
+
+
+class XenditAuth(httpx.Auth):
+    """HTTP Basic with the secret key as user name, and Xendit's `api-version` header."""
+
+    def __init__(self, settings: XenditSettings) -> None:
+        self._authorization = xendit_authorization(settings.secret_key)
+
+    def __repr__(self) -> str:
+        return "XenditAuth(secret_key=<hidden>)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add `Authorization` and, unless the caller chose one, `api-version`."""
+        request.headers["Authorization"] = self._authorization
+        request.headers.setdefault("api-version", XENDIT_API_VERSION)
+        yield request

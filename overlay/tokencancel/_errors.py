@@ -1,0 +1,164 @@
+"""One exception tree for everything a cancel can run into, whichever the provider.
+
+::
+
+    TokenCancelError                      base of everything this package raises
+    ├── ConfigurationError                missing or unusable settings (names the variable)
+    ├── InvalidRequestError               the request breaks the spec: refused before sending,
+    │   └── ProviderInvalidRequestError   ... or refused by the provider as invalid
+    ├── ProviderError                     the provider answered and refused
+    │   ├── AuthenticationError           wrong or missing credentials or signature
+    │   │   └── PermissionDeniedError     credentials valid, permission missing (Xendit 403)
+    │   ├── NotFoundError                 the provider does not know the token
+    │   ├── RateLimitedError              too many calls; `reset_after` seconds when given
+    │   ├── ProviderServerError           the provider failed or is unavailable
+    │   └── ProviderInvalidRequestError   (also an InvalidRequestError)
+    ├── UnexpectedResponseError           an answer the spec does not describe: non-JSON, HTML,
+    │                                     empty, truncated, undocumented status or shape
+    └── TransportError                    no usable answer: connection refused, reset, TLS
+        └── RequestTimeoutError           no answer within the timeout
+
+Every error carries `provider`, `http_status`, `error_code` (the provider's own code),
+`message`, `raw_body` (the bytes received, `b""` when none) and `request_id` (KBank's
+`partnerTxnUid`, else None), and `retryable` (whether the client may safely send the same cancel
+again). `str()` and `repr()` never contain a secret: provider text is redacted and cut to one line.
+"""
+
+from __future__ import annotations
+
+from ._provider import Provider
+from ._redact import one_line
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "ProviderInvalidRequestError",
+    "ProviderServerError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "TokenCancelError",
+    "TransportError",
+    "UnexpectedResponseError",
+]
+
+
+class TokenCancelError(Exception):
+    """Base of every error this package raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: Provider | None = None,
+        http_status: int | None = None,
+        error_code: str | None = None,
+        raw_body: bytes = b"",
+        request_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        self.message = one_line(message)
+        self.provider = provider
+        self.http_status = http_status
+        self.error_code = error_code
+        self.raw_body = raw_body
+        self.request_id = request_id
+        self.retryable = retryable
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        facts = []
+        if self.http_status is not None:
+            facts.append(f"HTTP {self.http_status}")
+        if self.error_code is not None:
+            facts.append(one_line(self.error_code, limit=80))
+        if self.request_id is not None:
+            facts.append(f"partnerTxnUid {self.request_id}")
+        where = f"{self.provider.value}: " if self.provider is not None else ""
+        suffix = f" ({', '.join(facts)})" if facts else ""
+        return f"{where}{self.message}{suffix}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={self.message!r}, provider={self.provider!r}, "
+            f"http_status={self.http_status!r}, error_code={self.error_code!r}, "
+            f"request_id={self.request_id!r}, raw_body=<{len(self.raw_body)} bytes>)"
+        )
+
+
+class ConfigurationError(TokenCancelError):
+    """Settings are missing or unusable; the message names the variable or argument."""
+
+
+class InvalidRequestError(TokenCancelError):
+    """The request breaks the provider's spec.
+
+    Raised before anything is sent when an argument is out of spec (`http_status` is None), and
+    as `ProviderInvalidRequestError` when the provider itself refuses the request as invalid.
+    """
+
+
+class ProviderError(TokenCancelError):
+    """The provider answered and refused the cancellation."""
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected the credentials or the signature."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """The credentials are valid but lack the permission for this call."""
+
+
+class NotFoundError(ProviderError):
+    """The provider does not know the token."""
+
+
+class RateLimitedError(ProviderError):
+    """Too many calls; `reset_after` is the provider's wait in seconds when it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reset_after: float | None = None,
+        provider: Provider | None = None,
+        http_status: int | None = None,
+        error_code: str | None = None,
+        raw_body: bytes = b"",
+        request_id: str | None = None,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(
+            message,
+            provider=provider,
+            http_status=http_status,
+            error_code=error_code,
+            raw_body=raw_body,
+            request_id=request_id,
+            retryable=retryable,
+        )
+        self.reset_after = reset_after
+
+
+class ProviderServerError(ProviderError):
+    """The provider failed or is temporarily unavailable."""
+
+
+class ProviderInvalidRequestError(InvalidRequestError, ProviderError):
+    """The provider refused the request as invalid (bad field, wrong state for this token)."""
+
+
+class UnexpectedResponseError(TokenCancelError):
+    """The provider's answer is not one the spec describes, so its outcome is unknown."""
+
+
+class TransportError(TokenCancelError):
+    """No usable answer arrived: the connection failed, was reset, or TLS failed."""
+
+
+class RequestTimeoutError(TransportError):
+    """No answer arrived within the timeout; the request may or may not have been processed."""

@@ -1,0 +1,120 @@
+"""Keep secrets out of logs, exception text and command output.
+
+Three layers, because a secret can reach text by more than one road:
+
+- every configured secret value (and the forms derived from it, such as Xendit's Basic
+  credential) is registered here when settings are created, and replaced wherever it appears;
+- header-shaped text naming a credential header (``authorization``, ``signature``,
+  ``partner-secret``, ``merchant``...) has its value replaced, which covers httpcore's DEBUG
+  trace of response headers even when a hostile server echoes a credential back;
+- anything shaped like a Solidgate signature (172 base64 characters) is replaced, since each
+  request has its own signature and they cannot all be registered.
+
+`install_log_redaction()` attaches the filter to this package's logger and to httpx's and
+httpcore's, whose DEBUG output a user may switch on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+__all__ = ["REDACTED", "install_log_redaction", "one_line", "redact", "register_secret"]
+
+REDACTED = "[REDACTED]"
+
+_SENSITIVE_NAMES = (
+    r"authorization|proxy-authorization|signature|partner-secret|partnersecret|partner_secret"
+    r"|merchant|secret[-_]?key|cookie|set-cookie|x-api-key"
+)
+# httpcore logs response headers as a list of byte-string pairs: (b'Name', b'value').
+_HEADER_TUPLE = re.compile(
+    rf"""(\(b?['"](?:{_SENSITIVE_NAMES})['"],\s*b?['"])([^'"]*)(['"]\))""", re.IGNORECASE
+)
+# "Name: value", "name=value", '"name": "value"' as they appear in text and JSON.
+_NAME_VALUE = re.compile(
+    rf"""(\b(?:{_SENSITIVE_NAMES})["']?\s*[:=]\s*["']?)(?!\[REDACTED\])((?:Basic\s+)?[^\s"',;)]+)""",
+    re.IGNORECASE,
+)
+# base64 of a 128-character hex digest: 171 base64 characters and one "=".
+_SIGNATURE_SHAPE = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{171}=(?![A-Za-z0-9+/=])")
+
+# Secrets shorter than this would turn ordinary words into noise; settings refuse them anyway.
+_MIN_SECRET_LENGTH = 4
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
+
+_LOGGERS_TO_FILTER = (
+    "tokencancel",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "hpack",
+)
+
+
+def register_secret(value: str) -> None:
+    """Remember `value` as a secret, so that `redact` replaces it wherever it appears."""
+    global _secret_pattern  # noqa: PLW0603 -- one process-wide registry is the point
+    if len(value) < _MIN_SECRET_LENGTH or value in _secrets:
+        return
+    with _lock:
+        _secrets.add(value)
+        # Longest first, so a secret that contains another is replaced whole.
+        alternatives = sorted(_secrets, key=len, reverse=True)
+        _secret_pattern = re.compile("|".join(re.escape(secret) for secret in alternatives))
+
+
+def redact(text: str) -> str:
+    """Return `text` with every registered secret and credential-shaped value replaced."""
+    pattern = _secret_pattern
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    text = _HEADER_TUPLE.sub(rf"\g<1>{REDACTED}\g<3>", text)
+    text = _NAME_VALUE.sub(rf"\g<1>{REDACTED}", text)
+    return _SIGNATURE_SHAPE.sub(REDACTED, text)
+
+
+def one_line(text: str, *, limit: int = 300) -> str:
+    """Return `text` redacted, on one line, cut to `limit` characters."""
+    flat = " ".join(redact(text).split())
+    if len(flat) > limit:
+        return flat[: limit - 3] + "..."
+    return flat
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrite a log record's message (and traceback text) with secrets replaced."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 -- a broken record must still not leak its arguments
+            message = str(record.msg)
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg = cleaned
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_FILTER = _RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to this package's, httpx's and httpcore's loggers (once)."""
+    for name in _LOGGERS_TO_FILTER:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
