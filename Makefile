@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SPECS := specs/kbank.yaml specs/solidgate.yaml specs/xendit.yaml
 HAND_WRITTEN := overlay sandbox scripts tests
+SANDBOX_PORT ?= 8787
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint lint-specs typecheck test check clean
+.PHONY: help install generate check-generated lint lint-specs typecheck test check clean sandbox contract
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +53,12 @@ test: install ## Run every check CI runs: lint, drift check, types, and the test
 	$(BIN)/pytest
 
 check: test ## Alias of test
+
+sandbox: $(STAMP) ## Serve the provider sandbox on 127.0.0.1:$(SANDBOX_PORT) in the foreground (Ctrl-C stops)
+	$(BIN)/python -m tokencancel_sandbox --host 127.0.0.1 --port $(SANDBOX_PORT)
+
+contract: $(STAMP) ## Fuzz each spec with schemathesis (sandbox, or real servers when configured); JUnit in reports/
+	$(BIN)/python scripts/contract.py
 
 clean: ## Remove the virtualenv, node_modules, caches and reports
 	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache reports

@@ -39,31 +39,33 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import os
 import re
 import signal
-import ssl
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
 import attrs
 import httpx
 
+from ._client import AsyncTokenCancelClient, _ssl_context
 from ._errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
     NotFoundError,
     ProviderError,
+    ProviderServerError,
     RateLimitedError,
     TokenCancelError,
 )
-from ._facade import AsyncTokenCancelClient
-from ._models import CancelResult, Provider
+from ._provider import Provider
+from ._result import CancelResult
 from ._settings import KBankSettings, SolidgateSettings, XenditSettings
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "InputRecord",
     "PacingLimiter",
     "Rate",
+    "SendSlot",
     "add_bulk_arguments",
     "default_rate",
     "read_records",
@@ -122,6 +125,7 @@ _VISIBLE_ASCII: Final = re.compile(r"[\x21-\x7e]+")
 _RAW_EXCERPT_LENGTH: Final = 200
 _READ_BATCH: Final = 256
 _HEADROOM: Final = 0.98
+_WINDOW_MARGIN: Final = 1.01
 _RATE_UNITS: Final = {"s": 1.0, "sec": 1.0, "second": 1.0, "min": 60.0, "minute": 60.0, "h": 3600.0}
 _RATE_PATTERN: Final = re.compile(
     r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(s|sec|second|min|minute|h)\s*$", re.IGNORECASE
@@ -188,13 +192,42 @@ def default_rate(
     return Rate(5, 1.0)
 
 
-class PacingLimiter:
-    """Spaces acquisitions evenly so that no window of `rate.per_seconds` holds more than allowed.
+class SendSlot:
+    """One request's place in the pace: when it actually started to leave, once known."""
 
-    Each `acquire()` returns at least `interval` seconds after the previous one returned (times
-    taken when they actually return, so a late wake-up never lets the next one in early), with no
-    initial burst and no catching up after a pause. `interval` is the limit's spacing divided by
-    `headroom` (0.98 by default), so the pace is 98 % of the limit.
+    __slots__ = ("_known", "sent_at")
+
+    def __init__(self) -> None:
+        self.sent_at: float | None = None
+        self._known = asyncio.Event()
+
+    def mark_sent(self, when: float) -> None:
+        """Record the moment the request started to leave; later calls change nothing."""
+        if self.sent_at is None:
+            self.sent_at = when
+            self._known.set()
+
+    async def wait_sent(self) -> float:
+        """The moment the request started to leave, waiting for it if need be."""
+        await self._known.wait()
+        assert self.sent_at is not None  # noqa: S101 - set together with the event
+        return self.sent_at
+
+
+class PacingLimiter:
+    """Spaces requests evenly, and never lets more than the limit into any window.
+
+    Two rules, both measured on this side:
+
+    - *spacing*: each `acquire()` returns at least `interval` = T / (N x headroom) after the
+      previous one returned (times taken when they actually return, so a late wake-up never lets
+      the next one in early); no initial burst, no catching up after a pause;
+    - *window*: a request may not start less than T x 1.01 after the request N places before it
+      actually started to leave (`SendSlot.mark_sent`, fed from the connection's trace once the
+      connection is open). This covers what spacing cannot see: a first request that spent its
+      slot opening a connection reaches the provider late, closer to the ones after it.
+
+    Spacing sets the pace (98 % of the limit); the window rule only bites after such delays.
     """
 
     def __init__(
@@ -208,18 +241,29 @@ class PacingLimiter:
             raise ValueError("headroom must be in (0, 1]")
         self.rate = rate
         self.interval = rate.per_seconds / (rate.requests * headroom)
+        self.window = rate.per_seconds * _WINDOW_MARGIN
         self._clock = clock
         self._lock = asyncio.Lock()
         self._next_free: float | None = None
+        self._recent: deque[SendSlot] = deque(maxlen=rate.requests)
 
-    async def acquire(self) -> None:
-        """Wait for the next slot; waiters are served first come, first served."""
+    async def acquire(self) -> SendSlot:
+        """Wait for the next slot (first come, first served); mark it sent when the request goes."""
         async with self._lock:
             if self._next_free is not None:
-                delay = self._next_free - self._clock()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                await self._sleep_until(self._next_free)
+            if len(self._recent) == self.rate.requests:
+                oldest_sent = await self._recent[0].wait_sent()
+                await self._sleep_until(oldest_sent + self.window)
             self._next_free = self._clock() + self.interval
+            slot = SendSlot()
+            self._recent.append(slot)
+            return slot
+
+    async def _sleep_until(self, moment: float) -> None:
+        delay = moment - self._clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,9 +299,24 @@ class _WireLog:
 
     def rate_per_second(self) -> float | None:
         """Requests per second between the first and the last send (None under two requests)."""
-        if self.count < 2 or self.first is None or self.last is None or self.last <= self.first:
+        if self.first is None or self.last is None or self.last <= self.first:
             return None
         return (self.count - 1) / (self.last - self.first)
+
+
+_TraceCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+def _send_tracer(slot: SendSlot, chained: _TraceCallback | None) -> _TraceCallback:
+    """An httpcore trace callback marking `slot` when the request headers start to go out."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            slot.mark_sent(time.monotonic())
+        if chained is not None:
+            await chained(event, info)
+
+    return trace
 
 
 class _PacedTransport(httpx.AsyncBaseTransport):
@@ -281,8 +340,23 @@ class _PacedTransport(httpx.AsyncBaseTransport):
             if current is not None:
                 current.cancel()
             await asyncio.sleep(0)
-        if self._limiter is not None:
-            await self._limiter.acquire()
+        if self._limiter is None:
+            return await self._send(request, progress)
+        slot = await self._limiter.acquire()
+        request.extensions = {
+            **request.extensions,
+            "trace": _send_tracer(slot, request.extensions.get("trace")),
+        }
+        try:
+            return await self._send(request, progress)
+        finally:
+            # No trace (an in-memory transport) or a failure before sending: the latest moment
+            # the request can have left is now, so count it from now.
+            slot.mark_sent(time.monotonic())
+
+    async def _send(
+        self, request: httpx.Request, progress: _TokenProgress | None
+    ) -> httpx.Response:
         if progress is not None:
             progress.attempts += 1
         self._wire_log.record(time.monotonic())
@@ -429,8 +503,10 @@ def _csv_record(number: int, text: str, columns: Mapping[str, int]) -> InputReco
 def _open_input(path: str) -> IO[str]:
     """Open a path or `-` (stdin) as UTF-8 text that never fails to decode."""
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace", newline="")
-    return Path(path).open(encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
+        return io.TextIOWrapper(
+            sys.stdin.buffer, encoding="utf-8-sig", errors="replace", newline=""
+        )
+    return Path(path).open(encoding="utf-8-sig", errors="replace", newline="")
 
 
 # --------------------------------------------------------------------------------------------
@@ -526,31 +602,29 @@ def _classify_result(result: CancelResult) -> _Outcome:
 
 
 def _classify_error(error: TokenCancelError) -> _Outcome:
-    http_status = getattr(error, "http_status", None)
     fields = {
         "error_type": type(error).__name__,
-        "error_code": getattr(error, "error_code", None),
-        "message": getattr(error, "message", None) or str(error),
-        "http_status": http_status,
+        "error_code": error.error_code,
+        "message": error.message,
+        "http_status": error.http_status,
+        "request_id": error.request_id,
     }
     if isinstance(error, (AuthenticationError, ConfigurationError)):
+        # Not the token's fault: every other token would fail the same way.
         return _Outcome(ERROR, fields, fatal=True)
     if isinstance(error, NotFoundError):
         return _Outcome(NOT_FOUND, fields)
-    if isinstance(error, InvalidRequestError):
-        # Refused before sending (the spec forbids the value) or by the provider: either way final.
-        return _Outcome(INVALID_INPUT if http_status is None else REFUSED, fields)
     if isinstance(error, RateLimitedError):
         return _Outcome(RATE_LIMITED, fields)
-    if isinstance(error, ProviderError) and not _is_transient_provider_error(error):
+    if isinstance(error, InvalidRequestError):
+        # Refused before sending (the spec forbids the value) or by the provider: either way final.
+        return _Outcome(INVALID_INPUT if error.http_status is None else REFUSED, fields)
+    if isinstance(error, ProviderError) and not (
+        isinstance(error, ProviderServerError) or error.retryable
+    ):
         return _Outcome(REFUSED, fields)
+    # Server errors, unexpected answers, timeouts and transport failures: worth another try.
     return _Outcome(ERROR, fields)
-
-
-def _is_transient_provider_error(error: ProviderError) -> bool:
-    from ._errors import ProviderServerError  # noqa: PLC0415 - keeps the import list readable
-
-    return isinstance(error, ProviderServerError)
 
 
 # --------------------------------------------------------------------------------------------
@@ -695,6 +769,7 @@ class _Run:
 
     def __init__(
         self,
+        *,
         client: AsyncTokenCancelClient,
         provider: Provider,
         records: Iterator[InputRecord],
@@ -796,7 +871,7 @@ class _Run:
             )
         except TokenCancelError as error:
             return _classify_error(error)
-        except Exception as error:  # noqa: BLE001 - one token's bug must not stop the whole run
+        except Exception as error:  # one token's bug must not stop the whole run
             return _Outcome(
                 ERROR,
                 {"error_type": type(error).__name__, "message": "unexpected error in the client"},
@@ -853,7 +928,16 @@ async def run_bulk(
     if output.truncated_tail:
         stream.write(f"note: dropped a partial last line from {output_path}\n")
     progress = _Progress(stream, enabled=progress_stream is not None, total=total_lines)
-    run = _Run(client, provider, records, output, concurrency, wire_log, summary, progress)
+    run = _Run(
+        client=client,
+        provider=provider,
+        records=records,
+        output=output,
+        concurrency=concurrency,
+        wire_log=wire_log,
+        summary=summary,
+        progress=progress,
+    )
     started = time.monotonic()
     loop = asyncio.get_running_loop()
     interrupts = 0
@@ -885,26 +969,23 @@ async def run_bulk(
 # Wiring: settings, client, command line
 
 
-_SETTINGS_TYPES: Final = {
-    Provider.KBANK: KBankSettings,
-    Provider.SOLIDGATE: SolidgateSettings,
-    Provider.XENDIT: XenditSettings,
-}
+def _settings_from_env(
+    provider: Provider, env: Mapping[str, str]
+) -> KBankSettings | SolidgateSettings | XenditSettings:
+    if provider is Provider.KBANK:
+        return KBankSettings.from_env(env)
+    if provider is Provider.SOLIDGATE:
+        return SolidgateSettings.from_env(env)
+    return XenditSettings.from_env(env)
 
 
 def _inner_transport(
     settings: KBankSettings | SolidgateSettings | XenditSettings, concurrency: int
 ) -> httpx.AsyncBaseTransport:
+    """The real network transport, verifying TLS (with KBank's client certificate when set)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    if isinstance(settings, KBankSettings) and settings.client_cert is not None:
-        context = ssl.create_default_context()
-        context.load_cert_chain(str(settings.client_cert), _optional_str(settings.client_key))
-        return httpx.AsyncHTTPTransport(verify=context, limits=limits)
-    return httpx.AsyncHTTPTransport(limits=limits)
-
-
-def _optional_str(value: object) -> str | None:
-    return None if value is None else str(value)
+    kbank = settings if isinstance(settings, KBankSettings) else None
+    return httpx.AsyncHTTPTransport(verify=_ssl_context(kbank), limits=limits)
 
 
 def open_paced_client(
@@ -921,7 +1002,12 @@ def open_paced_client(
     transport = _PacedTransport(
         inner if inner is not None else _inner_transport(settings, concurrency), limiter, wire_log
     )
-    client = AsyncTokenCancelClient(**{provider.value: settings}, transport=transport)
+    if isinstance(settings, KBankSettings):
+        client = AsyncTokenCancelClient(kbank=settings, transport=transport)
+    elif isinstance(settings, SolidgateSettings):
+        client = AsyncTokenCancelClient(solidgate=settings, transport=transport)
+    else:
+        client = AsyncTokenCancelClient(xendit=settings, transport=transport)
     return client, wire_log
 
 
@@ -942,22 +1028,41 @@ def _rate_argument(text: str) -> Rate | None:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+_BULK_DESCRIPTION: Final = """\
+Cancel many tokens of one provider, paced just under its rate limit.
+
+Input (a file, or - for stdin), detected from the first line or set with --format:
+  plain  one token id per line
+  csv    a header naming token_id (and reference1, which KBank needs), then one row per line
+  jsonl  one object per line: {"token_id": "...", "reference1": "..."}
+Blank lines and lines starting with # (plain, csv) are skipped. A malformed line is recorded
+as invalid_input and the run goes on.
+
+Output: one JSON line per token appended to --output (token_id, provider, outcome, done,
+error_type, error_code, message, http_status, attempts, line, timestamp). Re-running with the
+same --output skips every token already done (cancelled, cancellation_pending,
+already_inactive, not_found, refused, invalid_input) and retries the rest. Tokens of one input
+are not de-duplicated within a run: a repeated id is cancelled again (already_inactive).
+
+Ctrl-C stops taking tokens and lets requests already sent finish; a second Ctrl-C abandons
+them. Either way the output stays valid and the same command resumes.
+
+Credentials come from the environment, as for `tokencancel cancel`."""
+
+_BULK_EPILOG: Final = f"""\
+rate limits (--rate; the provider's limit, paced at 98% of it, retries included):
+  xendit     60/min with a xnd_development_ key, 600/min with a xnd_production_ key
+  solidgate  10/s: its published sandbox limit per merchant (live: 25/s, shared with
+             the merchant's payment traffic; keys do not tell the two apart)
+  kbank      5/s: KBank publishes no limit; a conservative choice
+
+{BULK_EXIT_CODES}"""
+
+
 def add_bulk_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the `bulk` subcommand's arguments to `parser`."""
-    parser.description = (
-        "Cancel many tokens of one provider, paced just under its rate limit. Input: token ids one"
-        " per line, CSV with a header naming token_id (and reference1, which KBank needs), or"
-        " JSONL objects with token_id and reference1. One JSON line per token is appended to"
-        " --output; re-running with the same output skips tokens already done. Credentials come"
-        " from the environment (XENDIT_SECRET_KEY, SOLIDGATE_PUBLIC_KEY/SOLIDGATE_SECRET_KEY,"
-        " KBANK_PARTNER_ID/KBANK_PARTNER_SECRET, and the *_BASE_URL variables)."
-    )
-    parser.epilog = (
-        "default rates: Xendit 60/min with a xnd_development_ key and 600/min with a"
-        " xnd_production_ key; Solidgate 10/s (its published sandbox limit; live is 25/s shared"
-        " with payment traffic); KBank 5/s (no published limit). Requests are paced at 98%% of"
-        " the rate, retries included.\n\n" + BULK_EXIT_CODES.replace("%", "%%")
-    )
+    parser.description = _BULK_DESCRIPTION
+    parser.epilog = _BULK_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("provider", choices=[member.value for member in Provider])
     parser.add_argument("input", help="input file, or - for stdin")
@@ -993,9 +1098,22 @@ def add_bulk_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_bulk_command(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
     """Run the `bulk` subcommand from parsed arguments; return the exit code."""
+    # Each token's retries and failures are in the output file; on stderr they would only bury
+    # the progress bar and the summary. `-v` brings them back.
+    package_logger = logging.getLogger("tokencancel")
+    previous_level = package_logger.level
+    if not getattr(args, "verbose", False):
+        package_logger.setLevel(logging.ERROR)
+    try:
+        return _run_bulk_command(args, os.environ if env is None else env)
+    finally:
+        package_logger.setLevel(previous_level)
+
+
+def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     provider = Provider(args.provider)
     try:
-        settings = _SETTINGS_TYPES[provider].from_env(os.environ if env is None else env)
+        settings = _settings_from_env(provider, env)
     except ConfigurationError as error:
         sys.stderr.write(f"tokencancel bulk: {error}\n")
         return EXIT_USAGE

@@ -74,7 +74,7 @@ class TokenCancelError(Exception):
         if self.http_status is not None:
             facts.append(f"HTTP {self.http_status}")
         if self.error_code is not None:
-            facts.append(one_line(self.error_code, limit=80))
+            facts.append(f"code {one_line(self.error_code, limit=80)}")
         if self.request_id is not None:
             facts.append(f"partnerTxnUid {self.request_id}")
         where = f"{self.provider.value}: " if self.provider is not None else ""

@@ -20,7 +20,14 @@ import logging
 import re
 import threading
 
-__all__ = ["REDACTED", "install_log_redaction", "one_line", "redact", "register_secret"]
+__all__ = [
+    "REDACTED",
+    "install_log_redaction",
+    "one_line",
+    "redact",
+    "redacting_filter",
+    "register_secret",
+]
 
 REDACTED = "[REDACTED]"
 
@@ -32,9 +39,15 @@ _SENSITIVE_NAMES = (
 _HEADER_TUPLE = re.compile(
     rf"""(\(b?['"](?:{_SENSITIVE_NAMES})['"],\s*b?['"])([^'"]*)(['"]\))""", re.IGNORECASE
 )
-# "Name: value", "name=value", '"name": "value"' as they appear in text and JSON.
+# "Name: value", "name=value", '"name": "value"' as they appear in text and JSON. Narrower than
+# the header list: "merchant" and "signature" are ordinary words in provider messages ("invalid
+# signature: ..."), and their values are caught as registered secrets or by shape instead.
+_CREDENTIAL_FIELDS = (
+    r"authorization|proxy-authorization|partner-secret|partnersecret|partner_secret"
+    r"|secret[-_]?key|x-api-key"
+)
 _NAME_VALUE = re.compile(
-    rf"""(\b(?:{_SENSITIVE_NAMES})["']?\s*[:=]\s*["']?)(?!\[REDACTED\])((?:Basic\s+)?[^\s"',;)]+)""",
+    rf"""(\b(?:{_CREDENTIAL_FIELDS})["']?\s*[:=]\s*["']?)(?!\[REDACTED\])((?:Basic\s+)?[^\s"',;)]+)""",
     re.IGNORECASE,
 )
 # base64 of a 128-character hex digest: 171 base64 characters and one "=".
@@ -96,7 +109,7 @@ class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 -- a broken record must still not leak its arguments
+        except Exception:
             message = str(record.msg)
         cleaned = redact(message)
         if cleaned != message or record.args:
@@ -110,6 +123,11 @@ class _RedactingFilter(logging.Filter):
 
 
 _FILTER = _RedactingFilter()
+
+
+def redacting_filter() -> logging.Filter:
+    """Return the redacting filter, to attach to a handler (then it sees every logger)."""
+    return _FILTER
 
 
 def install_log_redaction() -> None:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from tokencancel_sandbox._errors import SandboxConfigError
+
 __all__ = [
     "FAULTS",
     "PROVIDERS",
@@ -22,10 +24,6 @@ PROVIDERS = ("kbank", "solidgate", "xendit")
 
 #: The faults a token can be created with (see the `fault` field of the control API).
 FAULTS = ("429", "500", "503", "502-html", "slow", "truncated", "reset")
-
-
-class SandboxConfigError(ValueError):
-    """A sandbox setting is out of range or names something unknown."""
 
 
 @dataclass(frozen=True)

@@ -1,110 +1,13 @@
-"""Shared helpers for the spec and generated-client tests: load specs, call a client offline."""
+"""Fixtures for the spec and generated-client tests."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import httpx
-import kbank_client
 import pytest
-import solidgate_client
-import xendit_client
-import yaml
-from kbank_client.api.kplus_payment import cancel_token as kbank_cancel
-from kbank_client.models import CancelTokenRequest
-from solidgate_client.api.alternative_payment_methods import cancel_token as solidgate_cancel
-from solidgate_client.models import RevokeTokenRequest
-from xendit_client.api.payment_tokens import cancel_token as xendit_cancel
-from xendit_client.models import CancelTokenApiVersion
-
-ROOT = Path(__file__).resolve().parents[2]
-SPECS = ROOT / "specs"
-PROVIDERS = ("kbank", "solidgate", "xendit")
-
-
-def load_spec(provider: str) -> dict[str, Any]:
-    return yaml.safe_load((SPECS / f"{provider}.yaml").read_text(encoding="utf-8"))
-
-
-def the_operation(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Each spec describes exactly one operation: return its path and its operation object."""
-    [(path, item)] = spec["paths"].items()
-    [operation] = [value for key, value in item.items() if key in {"get", "post", "put", "delete"}]
-    return path, operation
-
-
-def response_examples(provider: str) -> Iterator[tuple[int, str, Any]]:
-    """Yield (status, example name, example body) for every response example of a spec."""
-    _, operation = the_operation(load_spec(provider))
-    for status, response in operation["responses"].items():
-        for media in response.get("content", {}).values():
-            for name, example in media.get("examples", {}).items():
-                yield int(status), name, example["value"]
-
-
-def request_examples(provider: str) -> Iterator[tuple[str, Any]]:
-    _, operation = the_operation(load_spec(provider))
-    body = operation.get("requestBody")
-    if body:
-        for media in body["content"].values():
-            for name, example in media.get("examples", {}).items():
-                yield name, example["value"]
-
-
-# A valid call per provider, made through the generated client: (client module, call).
-def call_generated_client(
-    provider: str, status: int, body: bytes, headers: dict[str, str] | None = None
-) -> Any:
-    """Send the documented example request through the generated client to a canned answer."""
-    sent: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(
-            status, content=body, headers={"content-type": "application/json", **(headers or {})}
-        )
-
-    transport = httpx.MockTransport(answer)
-    call = GENERATED_CALLS[provider]
-    response = call(transport)
-    assert len(sent) == 1, "the generated client must send exactly one request"
-    return response
-
-
-def _kbank(transport: httpx.MockTransport) -> Any:
-
-    [(_, example)] = request_examples("kbank")
-    client = kbank_client.Client(base_url="http://127.0.0.1", httpx_args={"transport": transport})
-    return kbank_cancel.sync_detailed(client=client, body=CancelTokenRequest.from_dict(example))
-
-
-def _solidgate(transport: httpx.MockTransport) -> Any:
-
-    [(_, example)] = request_examples("solidgate")
-    client = solidgate_client.Client(
-        base_url="http://127.0.0.1", httpx_args={"transport": transport}
-    )
-    return solidgate_cancel.sync_detailed(client=client, body=RevokeTokenRequest.from_dict(example))
-
-
-def _xendit(transport: httpx.MockTransport) -> Any:
-
-    client = xendit_client.Client(base_url="http://127.0.0.1", httpx_args={"transport": transport})
-    return xendit_cancel.sync_detailed(
-        "pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1",
-        client=client,
-        api_version=CancelTokenApiVersion.V2024_11_11,
-    )
-
-
-GENERATED_CALLS: dict[str, Callable[[httpx.MockTransport], Any]] = {
-    "kbank": _kbank,
-    "solidgate": _solidgate,
-    "xendit": _xendit,
-}
+from spec_helpers import call_generated_client
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from spec_helpers import ROOT
 
 CHECK_TIMEOUT = 180
 

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from conftest import PROVIDERS, call_generated_client, request_examples, response_examples
 from dateutil.parser import isoparse
 from solidgate_client.models import GatewayError, InvalidDataError
 from solidgate_client.models.field_messages import FieldMessages
+from spec_helpers import PROVIDERS, call_generated_client, request_examples, response_examples
 
 # The generated model each documented answer must parse into (the Solidgate 200 is a union that
 # the generator resolves by trying variants in order, so the variant is the thing to prove).

@@ -6,9 +6,9 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import PROVIDERS, ROOT, SPECS, load_spec, the_operation
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
+from spec_helpers import PROVIDERS, ROOT, SPECS, load_spec, the_operation
 
 EXPECTED_ROUTES = {
     "kbank": ("/kplus/payment/cancel-token", "https://kbankapi.tech/v1"),

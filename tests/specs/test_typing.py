@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ROOT
 from mypy import api
+from spec_helpers import ROOT
 
 USAGE = ROOT / "tests" / "typing" / "generated_clients_usage.py"
 

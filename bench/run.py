@@ -1,0 +1,670 @@
+"""`make bench`: tokencancel against hand-built raw httpx, side by side, in one run.
+
+Measures, and prints as one table (also written to bench/results.json):
+
+1. per-call latency over loopback against the sandbox, per provider, typed client vs raw httpx
+   making the same call with the same signing (calls interleaved one by one);
+2. client-side CPU per call with the network replaced by `httpx.MockTransport`;
+3. async throughput at concurrency 1, 16 and 64, rate limits off;
+4. `tokencancel bulk` against a rate-limited sandbox: achieved rate / allowed rate, 429 answers;
+5. peak memory (ru_maxrss) of bulk over 10k and 100k tokens, each in a fresh process;
+6. wall time of `make generate` and `make check-generated`.
+
+The sandbox runs in its own process, so it does not share the clients' interpreter lock.
+`--quick` shrinks every sample for a smoke run; its figures are not the ones to publish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _raw
+from tokencancel import (
+    AsyncTokenCancelClient,
+    KBankSettings,
+    Provider,
+    SolidgateSettings,
+    TokenCancelClient,
+    XenditSettings,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PROVIDERS = (Provider.XENDIT, Provider.SOLIDGATE, Provider.KBANK)
+
+Settings = KBankSettings | SolidgateSettings | XenditSettings
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much to measure: the full run, or a smoke run with `--quick`."""
+
+    latency_calls: int
+    cpu_batch: int
+    cpu_rounds: int
+    throughput_calls: dict[int, int]
+    throughput_rounds: int
+    rate_limit: tuple[int, float]
+    rate_tokens: int
+    memory_sizes: tuple[int, ...]
+
+
+FULL = Sizes(
+    latency_calls=400,
+    cpu_batch=1000,
+    cpu_rounds=7,
+    throughput_calls={1: 300, 16: 1200, 64: 1200},
+    throughput_rounds=2,
+    rate_limit=(50, 5.0),
+    rate_tokens=250,
+    memory_sizes=(10_000, 100_000),
+)
+QUICK = Sizes(
+    latency_calls=40,
+    cpu_batch=200,
+    cpu_rounds=3,
+    throughput_calls={1: 50, 16: 200, 64: 200},
+    throughput_rounds=1,
+    rate_limit=(20, 2.0),
+    rate_tokens=40,
+    memory_sizes=(1_000, 10_000),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The sandbox in a child process
+
+
+class SandboxProcess:
+    """A sandbox child process, its environment variables, and token creation through its API."""
+
+    def __init__(self, *rate_limits: str, switch_interval: float | None = None) -> None:
+        command = [PYTHON, str(ROOT / "bench" / "_sandbox_child.py")]
+        if switch_interval is not None:
+            command += ["--switch-interval", str(switch_interval)]
+        for limit in rate_limits:
+            command += ["--rate-limit", limit]
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None  # noqa: S101
+        announcement = json.loads(self._process.stdout.readline())
+        self.url: str = announcement["url"]
+        self.env: dict[str, str] = announcement["env"]
+        self._control = httpx.Client(base_url=self.url, timeout=10)
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._control.close()
+        assert self._process.stdin is not None  # noqa: S101
+        self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def create_tokens(self, provider: Provider, count: int) -> list[tuple[str, str | None]]:
+        """Create `count` active tokens; return (token id, reference1) pairs."""
+        return asyncio.run(self._create_tokens(provider, count))
+
+    async def _create_tokens(self, provider: Provider, count: int) -> list[tuple[str, str | None]]:
+        created: list[tuple[str, str | None]] = []
+        numbers = iter(range(count))
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as control:
+
+            async def worker() -> None:
+                for number in numbers:
+                    reference1 = f"BENCH{number:07d}" if provider is Provider.KBANK else None
+                    body = {"reference1": reference1} if reference1 else {}
+                    answer = await control.post(f"/_sandbox/{provider.value}/tokens", json=body)
+                    answer.raise_for_status()
+                    created.append((answer.json()["token_id"], reference1))
+
+            await asyncio.gather(*(worker() for _ in range(16)))
+        return created
+
+
+def settings_for(provider: Provider, env: dict[str, str]) -> Settings:
+    """The overlay's settings for `provider` from a sandbox's environment."""
+    if provider is Provider.XENDIT:
+        return XenditSettings.from_env(env)
+    if provider is Provider.SOLIDGATE:
+        return SolidgateSettings.from_env(env)
+    return KBankSettings.from_env(env)
+
+
+def raw_for(provider: Provider, settings: Settings) -> tuple[_raw.RequestBuilder, _raw.AnswerCheck]:
+    """The hand-built request builder and answer check for `provider`."""
+    if isinstance(settings, XenditSettings):
+        return _raw.xendit(settings.base_url, settings.secret_key)
+    if isinstance(settings, SolidgateSettings):
+        return _raw.solidgate(settings.base_url, settings.public_key, settings.secret_key)
+    return _raw.kbank(settings.base_url, settings.partner_id, settings.partner_secret)
+
+
+_SUCCESS = {"cancelled", "cancellation_pending"}
+
+
+def _check_result(outcome: object) -> None:
+    if str(outcome) not in _SUCCESS:
+        raise RuntimeError(f"the typed client did not cancel: {outcome}")
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Per-call latency
+
+
+def bench_latency(sandbox: SandboxProcess, provider: Provider, calls: int) -> dict[str, Any]:
+    """Interleave typed and raw calls one by one; compare median and p90 latencies."""
+    warmup = 20
+    settings = settings_for(provider, sandbox.env)
+    typed_tokens = sandbox.create_tokens(provider, calls + warmup)
+    raw_tokens = sandbox.create_tokens(provider, calls + warmup)
+    build, check = raw_for(provider, settings)
+    typed_ns: list[int] = []
+    raw_ns: list[int] = []
+    with (
+        TokenCancelClient(**{provider.value: settings}) as client,
+        httpx.Client(timeout=10) as raw,
+    ):
+
+        def typed_call(token: tuple[str, str | None]) -> int:
+            started = time.perf_counter_ns()
+            result = client.cancel(provider, token[0], reference1=token[1])
+            elapsed = time.perf_counter_ns() - started
+            _check_result(result.outcome)
+            return elapsed
+
+        def raw_call(token: tuple[str, str | None]) -> int:
+            started = time.perf_counter_ns()
+            check(raw.send(build(*token)))
+            return time.perf_counter_ns() - started
+
+        for index, (typed_token, raw_token) in enumerate(
+            zip(typed_tokens, raw_tokens, strict=True)
+        ):
+            # Alternate who goes first, so neither always meets a warmer server.
+            if index % 2:
+                pair = (typed_call(typed_token), raw_call(raw_token))
+            else:
+                raw_elapsed = raw_call(raw_token)
+                pair = (typed_call(typed_token), raw_elapsed)
+            if index >= warmup:
+                typed_ns.append(pair[0])
+                raw_ns.append(pair[1])
+    return _compare(typed_ns, raw_ns, unit=1e-3, label="us")
+
+
+def _percentile(values: list[int], fraction: float) -> float:
+    ordered = sorted(values)
+    return float(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))])
+
+
+def _compare(typed: list[int], raw: list[int], *, unit: float, label: str) -> dict[str, Any]:
+    typed_median = statistics.median(typed) * unit
+    raw_median = statistics.median(raw) * unit
+    return {
+        "unit": label,
+        "samples": len(typed),
+        "tokencancel_median": round(typed_median, 1),
+        "raw_median": round(raw_median, 1),
+        "tokencancel_p90": round(_percentile(typed, 0.9) * unit, 1),
+        "raw_p90": round(_percentile(raw, 0.9) * unit, 1),
+        "ratio": round(typed_median / raw_median, 3),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# 2. CPU per call, network removed
+
+
+def _canned_answer(provider: Provider, token_id: str, reference1: str | None) -> bytes:
+    if provider is Provider.XENDIT:
+        body: dict[str, Any] = {
+            "payment_token_id": token_id,
+            "business_id": "5f27a14a9bf05c73dd040bc8",
+            "reference_id": "bench",
+            "customer_id": "cust-b98d6f63-d240-44ec-9bd5-aa42954c4f48",
+            "country": "ID",
+            "currency": "IDR",
+            "channel_code": "OVO",
+            "status": "CANCELED",
+            "created": "2029-12-31T23:59:59Z",
+            "updated": "2029-12-31T23:59:59Z",
+        }
+    elif provider is Provider.SOLIDGATE:
+        body = {"status": "processing"}
+    else:
+        body = {
+            "partnerTxnUid": "BENCH0000000001",
+            "partnerId": "KP2SBX000000001",
+            "statusCode": "00",
+            "errorCode": None,
+            "errorDesc": None,
+            "tokenList": [{"tokenId": token_id, "reference1": reference1, "status": "CANCELLED"}],
+        }
+    return json.dumps(body).encode()
+
+
+_BENCH_TOKENS = {
+    Provider.XENDIT: ("pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1", None),
+    Provider.SOLIDGATE: ("923bb4e6-4a5f-41ec-81fb-28eb8a152e55", None),
+    Provider.KBANK: ("KP2XXX00003315900BBC3C374D644DE9F2BA5CDC189C27B", "ORDER-0001"),
+}
+_MOCK_ENV = {
+    "XENDIT_SECRET_KEY": "xnd_development_bench_000000000001",
+    "XENDIT_BASE_URL": "http://127.0.0.1:9/xendit",
+    "SOLIDGATE_PUBLIC_KEY": "api_pk_bench_0001",
+    "SOLIDGATE_SECRET_KEY": "api_sk_bench_0001",
+    "SOLIDGATE_BASE_URL": "http://127.0.0.1:9/solidgate/api",
+    "KBANK_PARTNER_ID": "KP2SBX000000001",
+    "KBANK_PARTNER_SECRET": "kbank_bench_secret_0001",
+    "KBANK_BASE_URL": "http://127.0.0.1:9/kbank/v1",
+}
+
+
+def bench_cpu(provider: Provider, batch: int, rounds: int) -> dict[str, Any]:
+    """Alternate batches of typed and raw calls over MockTransport; compare CPU time per call."""
+    token_id, reference1 = _BENCH_TOKENS[provider]
+    answer = _canned_answer(provider, token_id, reference1)
+
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=answer, headers={"Content-Type": "application/json"})
+
+    settings = settings_for(provider, _MOCK_ENV)
+    build, check = raw_for(provider, settings)
+    typed_ns: list[int] = []
+    raw_ns: list[int] = []
+    with (
+        TokenCancelClient(
+            **{provider.value: settings}, transport=httpx.MockTransport(handler)
+        ) as client,
+        httpx.Client(transport=httpx.MockTransport(handler)) as raw,
+    ):
+        for _ in range(50):  # warm-up: imports, caches, first-call paths
+            client.cancel(provider, token_id, reference1=reference1)
+            check(raw.send(build(token_id, reference1)))
+        for _ in range(rounds):
+            started = time.process_time_ns()
+            for _ in range(batch):
+                client.cancel(provider, token_id, reference1=reference1)
+            typed_ns.append((time.process_time_ns() - started) // batch)
+            started = time.process_time_ns()
+            for _ in range(batch):
+                check(raw.send(build(token_id, reference1)))
+            raw_ns.append((time.process_time_ns() - started) // batch)
+    return _compare(typed_ns, raw_ns, unit=1e-3, label="us CPU")
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Async throughput, rate limits off
+
+
+async def _drive(
+    call: Callable[[tuple[str, str | None]], Awaitable[None]],
+    tokens: list[tuple[str, str | None]],
+    concurrency: int,
+) -> float:
+    pending: Iterator[tuple[str, str | None]] = iter(tokens)
+
+    async def worker() -> None:
+        for token in pending:
+            await call(token)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(tokens) / (time.perf_counter() - started)
+
+
+async def _throughput_round(
+    *,
+    provider: Provider,
+    settings: Settings,
+    typed_tokens: list[tuple[str, str | None]],
+    raw_tokens: list[tuple[str, str | None]],
+    concurrency: int,
+    typed_first: bool,
+) -> tuple[float, float]:
+    build, check = raw_for(provider, settings)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with (
+        AsyncTokenCancelClient(**{provider.value: settings}) as client,
+        httpx.AsyncClient(timeout=10, limits=limits) as raw,
+    ):
+
+        async def typed_call(token: tuple[str, str | None]) -> None:
+            result = await client.cancel(provider, token[0], reference1=token[1])
+            _check_result(result.outcome)
+
+        async def raw_call(token: tuple[str, str | None]) -> None:
+            check(await raw.send(build(*token)))
+
+        if typed_first:
+            typed_rate = await _drive(typed_call, typed_tokens, concurrency)
+            raw_rate = await _drive(raw_call, raw_tokens, concurrency)
+        else:
+            raw_rate = await _drive(raw_call, raw_tokens, concurrency)
+            typed_rate = await _drive(typed_call, typed_tokens, concurrency)
+    return typed_rate, raw_rate
+
+
+def bench_throughput(
+    sandbox: SandboxProcess, provider: Provider, concurrency: int, calls: int, rounds: int
+) -> dict[str, Any]:
+    """Requests per second, typed vs raw async clients, best of `rounds` alternating rounds."""
+    settings = settings_for(provider, sandbox.env)
+    typed_rates: list[float] = []
+    raw_rates: list[float] = []
+    for round_number in range(rounds):
+        typed_tokens = sandbox.create_tokens(provider, calls)
+        raw_tokens = sandbox.create_tokens(provider, calls)
+        typed_rate, raw_rate = asyncio.run(
+            _throughput_round(
+                provider=provider,
+                settings=settings,
+                typed_tokens=typed_tokens,
+                raw_tokens=raw_tokens,
+                concurrency=concurrency,
+                typed_first=round_number % 2 == 0,
+            )
+        )
+        typed_rates.append(typed_rate)
+        raw_rates.append(raw_rate)
+    typed_best, raw_best = max(typed_rates), max(raw_rates)
+    return {
+        "calls": calls,
+        "rounds": rounds,
+        "tokencancel_rps": round(typed_best, 1),
+        "raw_rps": round(raw_best, 1),
+        "ratio": round(typed_best / raw_best, 3),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Bulk at a rate limit
+
+
+def bench_bulk_rate(sizes: Sizes, workdir: Path) -> dict[str, Any]:
+    """Run `tokencancel bulk` in a subprocess against a sandbox holding a Xendit rate limit."""
+    requests, seconds = sizes.rate_limit
+    with SandboxProcess(f"xendit={requests}/{seconds}") as sandbox:
+        tokens = sandbox.create_tokens(Provider.XENDIT, sizes.rate_tokens)
+        ids = workdir / "rate-ids.txt"
+        ids.write_text("".join(f"{token}\n" for token, _ in tokens))
+        output = workdir / "rate-out.jsonl"
+        summary_file = workdir / "rate-summary.json"
+        env = {**os.environ, **sandbox.env}
+        command = [
+            PYTHON, "-m", "tokencancel", "bulk", "xendit", str(ids),
+            "--output", str(output), "--rate", f"{requests}/{seconds:g}s",
+            "--summary-json", str(summary_file), "--no-progress",
+        ]  # fmt: skip
+        subprocess.run(command, env=env, check=False, capture_output=True)  # noqa: S603
+    summary = json.loads(summary_file.read_text())
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    retried = sum(1 for line in lines if line["attempts"] > 1)
+    rate_limited = sum(1 for line in lines if line["outcome"] == "rate_limited")
+    allowed = requests / seconds
+    achieved = summary["request_rate_per_second"]
+    return {
+        "limit": f"{requests} per {seconds:g} s",
+        "tokens": sizes.rate_tokens,
+        "requests_sent": summary["requests_sent"],
+        "elapsed_seconds": summary["elapsed_seconds"],
+        "allowed_rps": allowed,
+        "achieved_rps": achieved,
+        "achieved_over_allowed": round(achieved / allowed, 3),
+        "answers_429": retried + rate_limited,
+        "counts": summary["counts"],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Bulk memory
+
+
+def bench_memory(sizes: Sizes, workdir: Path) -> dict[str, Any]:
+    """Peak RSS of a bulk run per input size, each in a fresh process over MockTransport."""
+    figures: dict[str, Any] = {}
+    for size in sizes.memory_sizes:
+        ids = workdir / f"memory-{size}.txt"
+        with ids.open("w", encoding="utf-8") as out:
+            for number in range(size):
+                out.write(f"pt-{number:08d}-0000-4000-8000-000000000000\n")
+        output = workdir / f"memory-{size}.jsonl"
+        result = subprocess.run(  # noqa: S603
+            [PYTHON, str(ROOT / "bench" / "_bulk_memory.py"), str(ids), str(output)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        report = json.loads(result.stdout)
+        figures[str(size)] = {
+            "max_rss_mib": round(report["max_rss_kib"] / 1024, 1),
+            "elapsed_seconds": round(report["elapsed_seconds"], 1),
+            "recorded": report["summary"]["recorded"],
+        }
+    small, large = (figures[str(size)] for size in sizes.memory_sizes)
+    figures["growth_mib"] = round(large["max_rss_mib"] - small["max_rss_mib"], 1)
+    return figures
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Generation
+
+
+def bench_generate() -> dict[str, Any]:
+    """Wall time of `scripts/generate.py` and `scripts/generate.py --check`."""
+    timings: dict[str, Any] = {}
+    for name, extra in (("make generate", []), ("make check-generated", ["--check"])):
+        started = time.perf_counter()
+        result = subprocess.run(  # noqa: S603
+            [PYTHON, str(ROOT / "scripts" / "generate.py"), *extra],
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+        )
+        timings[name] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            "exit_code": result.returncode,
+        }
+    return timings
+
+
+# --------------------------------------------------------------------------------------------
+# Machine, table, main
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu_model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "httpx": httpx.__version__,
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+    }
+
+
+def _verdict(value: float, target: float, *, higher_is_better: bool) -> str:
+    met = value >= target if higher_is_better else value <= target
+    return "ok" if met else "MISSED"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The results as one plain-text table."""
+    rows: list[tuple[str, ...]] = [
+        ("measure", "provider", "tokencancel", "raw httpx", "ratio", "target")
+    ]
+    for provider, figures in results["latency"].items():
+        rows.append(
+            (
+                "latency/call, median (p90) us",
+                provider,
+                f"{figures['tokencancel_median']:.0f} ({figures['tokencancel_p90']:.0f})",
+                f"{figures['raw_median']:.0f} ({figures['raw_p90']:.0f})",
+                f"{figures['ratio']:.3f}",
+                f"<= 1.15 {_verdict(figures['ratio'], 1.15, higher_is_better=False)}",
+            )
+        )
+    for provider, figures in results["cpu"].items():
+        rows.append(
+            (
+                "CPU/call, MockTransport, us",
+                provider,
+                f"{figures['tokencancel_median']:.0f}",
+                f"{figures['raw_median']:.0f}",
+                f"{figures['ratio']:.3f}",
+                "-",
+            )
+        )
+    for key, figures in results["throughput"].items():
+        provider, concurrency = key.split("@")
+        rows.append(
+            (
+                f"async req/s, concurrency {concurrency}",
+                provider,
+                f"{figures['tokencancel_rps']:.0f}",
+                f"{figures['raw_rps']:.0f}",
+                f"{figures['ratio']:.3f}",
+                f">= 0.85 {_verdict(figures['ratio'], 0.85, higher_is_better=True)}",
+            )
+        )
+    rate = results["bulk_rate"]
+    rows.append(
+        (
+            f"bulk at {rate['limit']}: req/s",
+            "xendit",
+            f"{rate['achieved_rps']:.2f} of {rate['allowed_rps']:.2f}",
+            "-",
+            f"{rate['achieved_over_allowed']:.3f}",
+            f">= 0.95 {_verdict(rate['achieved_over_allowed'], 0.95, higher_is_better=True)}",
+        )
+    )
+    rows.append(
+        (
+            "bulk at the limit: 429 answers",
+            "xendit",
+            str(rate["answers_429"]),
+            "-",
+            "-",
+            f"0 {'ok' if rate['answers_429'] == 0 else 'MISSED'}",
+        )
+    )
+    memory = results["memory"]
+    for size, figures in memory.items():
+        if size == "growth_mib":
+            continue
+        rows.append(
+            (
+                f"bulk peak RSS, {int(size):,} tokens, MiB",
+                "xendit",
+                f"{figures['max_rss_mib']:.1f}",
+                "-",
+                "-",
+                f"({figures['elapsed_seconds']:.0f} s)",
+            )
+        )
+    rows.append(
+        ("bulk peak RSS growth, MiB", "xendit", f"{memory['growth_mib']:+.1f}", "-", "-", "few MB")
+    )
+    for name, figures in results["generate"].items():
+        rows.append(
+            (
+                f"{name}, wall s",
+                "all",
+                f"{figures['seconds']:.1f}",
+                "-",
+                "-",
+                "exit 0" if figures["exit_code"] == 0 else f"exit {figures['exit_code']}",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main() -> None:
+    """Run every measurement, print the table, write bench/results.json."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small samples, for a smoke run")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--skip-generate", action="store_true", help="do not time generation")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+
+    def step(name: str) -> None:
+        print(f"[{time.perf_counter() - started:5.0f}s] {name}", file=sys.stderr, flush=True)
+
+    with SandboxProcess() as sandbox:
+        step("latency")
+        results["latency"] = {
+            p.value: bench_latency(sandbox, p, sizes.latency_calls) for p in PROVIDERS
+        }
+        step("throughput")
+        results["throughput"] = {}
+        for provider in PROVIDERS:
+            for concurrency, calls in sizes.throughput_calls.items():
+                results["throughput"][f"{provider.value}@{concurrency}"] = bench_throughput(
+                    sandbox, provider, concurrency, calls, sizes.throughput_rounds
+                )
+    step("cpu")
+    results["cpu"] = {p.value: bench_cpu(p, sizes.cpu_batch, sizes.cpu_rounds) for p in PROVIDERS}
+    with tempfile.TemporaryDirectory(prefix="tokencancel-bench-") as scratch:
+        step("bulk at a rate limit")
+        results["bulk_rate"] = bench_bulk_rate(sizes, Path(scratch))
+        step("bulk memory")
+        results["memory"] = bench_memory(sizes, Path(scratch))
+    if args.skip_generate:
+        results["generate"] = {}
+    else:
+        step("generate")
+        results["generate"] = bench_generate()
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    table = render(results)
+    args.output.write_text(json.dumps({**results, "table": table}, indent=2) + "\n")
+    print(table)
+    print(
+        f"\n{results['machine']['cpus']} CPUs ({results['machine']['cpu_model']}), "
+        f"Python {results['machine']['python']}, httpx {results['machine']['httpx']}; "
+        f"{results['total_seconds']:.0f} s in all; written to {args.output.relative_to(ROOT)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

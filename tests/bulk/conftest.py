@@ -1,0 +1,72 @@
+"""Fixtures for the bulk tests: a sandbox, and `tokencancel bulk` run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tokencancel_sandbox import Sandbox
+
+
+@dataclass
+class BulkRun:
+    """One finished `tokencancel bulk` process."""
+
+    exit_code: int
+    stderr: str
+    summary: dict[str, Any]
+
+
+def read_output(path: Path) -> list[dict[str, Any]]:
+    """Every line of a bulk output file, each of which must be a JSON object."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert all(isinstance(entry, dict) for entry in entries)
+    return entries
+
+
+def bulk_command(provider: str, input_path: str, output: Path, *extra: str) -> list[str]:
+    """The argv of a bulk run writing its summary next to the output."""
+    return [
+        sys.executable, "-m", "tokencancel", "bulk", provider, input_path,
+        "--output", str(output), "--summary-json", str(output) + ".summary.json",
+        "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def run_bulk_cli(
+    env: dict[str, str],
+    provider: str,
+    input_path: str,
+    output: Path,
+    *extra: str,
+    stdin: str | None = None,
+) -> BulkRun:
+    """Run `tokencancel bulk` to completion and collect its exit code, stderr and summary."""
+    summary_path = Path(str(output) + ".summary.json")
+    summary_path.unlink(missing_ok=True)
+    done = subprocess.run(
+        bulk_command(provider, input_path, output, *extra),
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    return BulkRun(done.returncode, done.stderr, summary)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    """A sandbox without rate limits, shared by a module's tests (tokens are unique per test)."""
+    with Sandbox.start() as running:
+        yield running

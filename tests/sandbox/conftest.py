@@ -1,0 +1,51 @@
+"""Fixtures for the sandbox tests: a live sandbox on a free port, and raw provider calls.
+
+Copy the `sandbox` fixture to use the sandbox elsewhere; the simplest form is
+
+    @pytest.fixture
+    def sandbox() -> Iterator[Sandbox]:
+        with Sandbox.start(port=0) as running:
+            yield running
+
+and the one here shares one server per session, reset before each test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sandbox_helpers import ProviderCalls
+from tokencancel_sandbox import Sandbox, SandboxConfig
+
+#: Settle time used by the tests: short, so "processing then cancelled" is quick to observe.
+SETTLE_SECONDS = 0.3
+
+
+@pytest.fixture(scope="session")
+def _running_sandbox() -> Iterator[Sandbox]:
+    """One sandbox server for the session, checking its own answers against the specs."""
+    config = SandboxConfig(cancel_settle_seconds=SETTLE_SECONDS, validate_responses=True)
+    with Sandbox.start(port=0, config=config) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox(_running_sandbox: Sandbox) -> Sandbox:
+    """A sandbox on a free loopback port, reset for each test (tokens and rate windows)."""
+    _running_sandbox.reset()
+    return _running_sandbox
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """A plain httpx client (keep-alive, short timeout)."""
+    with httpx.Client(timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture
+def calls(sandbox: Sandbox, http: httpx.Client) -> ProviderCalls:
+    """Raw provider calls against the `sandbox` fixture."""
+    return ProviderCalls(sandbox, http)

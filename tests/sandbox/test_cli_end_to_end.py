@@ -1,0 +1,154 @@
+"""The issue's "done when", through the overlay's `tokencancel cancel` against a live sandbox.
+
+For each provider: a token created through the sandbox cancels; a second cancel gets the
+provider's already-cancelled answer; wrong credentials get the provider's authentication
+answer; and each fault produces its fault. The basic path runs the installed command in a
+subprocess with `Sandbox.env()`; the fault matrix calls the same entry point in-process (with
+the same environment) to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sandbox_helpers import PROVIDERS
+from tokencancel._cli import main as tokencancel_main
+from tokencancel_sandbox import Sandbox, SandboxConfig
+
+TOKENCANCEL = Path(sys.executable).with_name("tokencancel")
+REFERENCE1 = "ORDER-0001"
+
+
+@pytest.fixture(scope="module")
+def cli_sandbox() -> Iterator[Sandbox]:
+    """A sandbox whose Solidgate tokens settle at once and whose 429 fault resets quickly."""
+    config = SandboxConfig(cancel_settle_seconds=0.0, fault_rate_limit_reset_seconds=0.05)
+    with Sandbox.start(port=0, config=config) as running:
+        yield running
+
+
+def _arguments(provider: str, token_id: str) -> list[str]:
+    extra = ["--reference1", REFERENCE1] if provider == "kbank" else []
+    return ["cancel", provider, token_id, *extra]
+
+
+def _create(sandbox: Sandbox, provider: str, **fields: object) -> str:
+    if provider == "kbank":
+        fields.setdefault("reference1", REFERENCE1)
+    return sandbox.create_token(provider, **fields)  # type: ignore[arg-type]
+
+
+def _run(env: dict[str, str], provider: str, token_id: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOKENCANCEL), *_arguments(provider, token_id)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_cancel_then_cancel_again_through_the_cli(cli_sandbox: Sandbox, provider: str) -> None:
+    # First cancel succeeds (Solidgate: pending), second is the already-cancelled answer.
+    token_id = _create(cli_sandbox, provider)
+    first = _run(cli_sandbox.env(), provider, token_id)
+    assert first.returncode == 0, first.stderr
+    expected = "cancellation_pending" if provider == "solidgate" else "cancelled"
+    assert json.loads(first.stdout)["outcome"] == expected
+    second = _run(cli_sandbox.env(), provider, token_id)
+    assert second.returncode == 0, second.stderr
+    result = json.loads(second.stdout)
+    assert result["outcome"] == "already_inactive"
+    assert result["provider_status"] in {
+        "TOKEN_ALREADY_CANCELLED",
+        "INACTIVE_PAYMENT_REQUEST",
+        "token: recurring token already cancelled",
+    }
+
+
+_WRONG_CREDENTIALS = {
+    "kbank": {"KBANK_PARTNER_SECRET": "wrong-secret-4d1c"},
+    "solidgate": {"SOLIDGATE_SECRET_KEY": "wrong-secret-4d1c"},
+    "xendit": {"XENDIT_SECRET_KEY": "wrong-secret-4d1c"},
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_wrong_credentials_are_an_authentication_refusal(
+    cli_sandbox: Sandbox, provider: str
+) -> None:
+    # Wrong credentials: the provider's authentication answer, exit 1, the secret never shown.
+    token_id = _create(cli_sandbox, provider)
+    result = _run({**cli_sandbox.env(), **_WRONG_CREDENTIALS[provider]}, provider, token_id)
+    assert result.returncode == 1
+    assert "authentic" in result.stderr.lower()
+    assert "wrong-secret-4d1c" not in result.stdout + result.stderr
+    assert cli_sandbox.token_status(provider, token_id) in {"ACTIVE", "active"}
+
+
+def _main(
+    sandbox: Sandbox, provider: str, token_id: str, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str, str]:
+    code = tokencancel_main([*_arguments(provider, token_id), *extra], env=sandbox.env())
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("fault", ["429", "503", "reset"])
+def test_retryable_faults_are_retried_to_success(
+    cli_sandbox: Sandbox, provider: str, fault: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One 429, 503 or reset, then normal behaviour: the CLI retries and the token is cancelled.
+    token_id = _create(cli_sandbox, provider, fault=fault, fault_times=1)
+    code, out, err = _main(cli_sandbox, provider, token_id, capsys)
+    assert code == 0, err
+    assert json.loads(out)["attempts"] == 2
+
+
+_PERSISTENT_FAULTS = [
+    *(
+        (provider, fault, evidence)
+        for provider in PROVIDERS
+        for fault, evidence in (("500", "500"), ("502-html", "502"), ("truncated", "not json"))
+    ),
+    # Retried faults wait out the client's backoff on every attempt: one provider is enough
+    # here, the retry test above shows each provider's.
+    ("xendit", "429", "429"),
+    ("xendit", "503", "503"),
+    ("xendit", "reset", "reset"),
+]
+
+
+@pytest.mark.parametrize(("provider", "fault", "evidence"), _PERSISTENT_FAULTS)
+def test_persistent_faults_fail_with_their_evidence(
+    cli_sandbox: Sandbox,
+    provider: str,
+    fault: str,
+    evidence: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A fault on every attempt fails the command (exit 1 or 3) with the fault in the message.
+    token_id = _create(cli_sandbox, provider, fault=fault)
+    code, out, err = _main(cli_sandbox, provider, token_id, capsys)
+    assert code in {1, 3}
+    assert out == ""
+    assert evidence in err.lower().splitlines()[-1]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_slow_fault_times_out(
+    cli_sandbox: Sandbox, provider: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Answers slower than the timeout: the command fails with a timeout (delay 10x the timeout).
+    token_id = _create(cli_sandbox, provider, fault="slow", delay_seconds=3.0)
+    code, _, err = _main(cli_sandbox, provider, token_id, capsys, "--timeout", "0.3")
+    assert code == 3
+    assert "time" in err.lower().splitlines()[-1]
