@@ -11,7 +11,7 @@ HAND_WRITTEN := overlay sandbox scripts tests
 SANDBOX_PORT ?= 8787
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint lint-specs typecheck test check clean sandbox contract
+.PHONY: help install generate check-generated lint lint-specs typecheck test check clean sandbox contract bench
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ sandbox: $(STAMP) ## Serve the provider sandbox on 127.0.0.1:$(SANDBOX_PORT) in 
 
 contract: $(STAMP) ## Fuzz each spec with schemathesis (sandbox, or real servers when configured); JUnit in reports/
 	$(BIN)/python scripts/contract.py
+
+bench: $(STAMP) ## Benchmark tokencancel against raw httpx and the bulk runner; table + bench/results.json (~5 min)
+	$(BIN)/python bench/run.py
 
 clean: ## Remove the virtualenv, node_modules, caches and reports
 	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache reports

@@ -62,6 +62,7 @@ class Sizes:
     cpu_rounds: int
     throughput_calls: dict[int, int]
     throughput_rounds: int
+    sandbox_throughput_calls: int
     rate_limit: tuple[int, float]
     rate_tokens: int
     memory_sizes: tuple[int, ...]
@@ -71,8 +72,9 @@ FULL = Sizes(
     latency_calls=400,
     cpu_batch=1000,
     cpu_rounds=7,
-    throughput_calls={1: 300, 16: 1200, 64: 1200},
+    throughput_calls={1: 300, 16: 600, 64: 600},
     throughput_rounds=2,
+    sandbox_throughput_calls=200,
     rate_limit=(50, 5.0),
     rate_tokens=250,
     memory_sizes=(10_000, 100_000),
@@ -81,8 +83,9 @@ QUICK = Sizes(
     latency_calls=40,
     cpu_batch=200,
     cpu_rounds=3,
-    throughput_calls={1: 50, 16: 200, 64: 200},
+    throughput_calls={1: 100, 16: 300, 64: 300},
     throughput_rounds=1,
+    sandbox_throughput_calls=100,
     rate_limit=(20, 2.0),
     rate_tokens=40,
     memory_sizes=(1_000, 10_000),
@@ -349,7 +352,7 @@ async def _throughput_round(
     build, check = raw_for(provider, settings)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with (
-        AsyncTokenCancelClient(**{provider.value: settings}) as client,
+        AsyncTokenCancelClient(**{provider.value: settings}, limits=limits) as client,
         httpx.AsyncClient(timeout=10, limits=limits) as raw,
     ):
 
@@ -370,15 +373,20 @@ async def _throughput_round(
 
 
 def bench_throughput(
-    sandbox: SandboxProcess, provider: Provider, concurrency: int, calls: int, rounds: int
+    provider: Provider,
+    settings: Settings,
+    make_tokens: Callable[[int], list[tuple[str, str | None]]],
+    *,
+    concurrency: int,
+    calls: int,
+    rounds: int,
 ) -> dict[str, Any]:
     """Requests per second, typed vs raw async clients, best of `rounds` alternating rounds."""
-    settings = settings_for(provider, sandbox.env)
     typed_rates: list[float] = []
     raw_rates: list[float] = []
     for round_number in range(rounds):
-        typed_tokens = sandbox.create_tokens(provider, calls)
-        raw_tokens = sandbox.create_tokens(provider, calls)
+        typed_tokens = make_tokens(calls)
+        raw_tokens = make_tokens(calls)
         typed_rate, raw_rate = asyncio.run(
             _throughput_round(
                 provider=provider,
@@ -399,6 +407,51 @@ def bench_throughput(
         "raw_rps": round(raw_best, 1),
         "ratio": round(typed_best / raw_best, 3),
     }
+
+
+class CannedServer:
+    """`_canned_server.py` in a child process, and settings pointing every provider at it."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [PYTHON, str(ROOT / "bench" / "_canned_server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None  # noqa: S101
+        url = f"http://127.0.0.1:{int(self._process.stdout.readline())}"
+        self.env = {
+            **_MOCK_ENV,
+            "XENDIT_BASE_URL": f"{url}/xendit",
+            "SOLIDGATE_BASE_URL": f"{url}/solidgate/api",
+            "KBANK_BASE_URL": f"{url}/kbank/v1",
+        }
+
+    def __enter__(self) -> CannedServer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._process.stdin is not None  # noqa: S101
+        self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def synthetic_tokens(provider: Provider) -> Callable[[int], list[tuple[str, str | None]]]:
+    """Well-formed token ids (and references) for a server that checks nothing."""
+
+    def make(count: int) -> list[tuple[str, str | None]]:
+        if provider is Provider.XENDIT:
+            return [(f"pt-{n:08d}-0000-4000-8000-000000000000", None) for n in range(count)]
+        if provider is Provider.SOLIDGATE:
+            return [(f"{n:08d}-0000-4000-8000-000000000000", None) for n in range(count)]
+        return [(f"KP2SBX000000001{n:032X}", f"REF{n:07d}") for n in range(count)]
+
+    return make
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,12 +604,24 @@ def render(results: dict[str, Any]) -> str:
         provider, concurrency = key.split("@")
         rows.append(
             (
-                f"async req/s, concurrency {concurrency}",
+                f"async req/s, canned server, conc {concurrency}",
                 provider,
                 f"{figures['tokencancel_rps']:.0f}",
                 f"{figures['raw_rps']:.0f}",
                 f"{figures['ratio']:.3f}",
                 f">= 0.85 {_verdict(figures['ratio'], 0.85, higher_is_better=True)}",
+            )
+        )
+    for key, figures in results["throughput_sandbox"].items():
+        provider, concurrency = key.split("@")
+        rows.append(
+            (
+                f"async req/s, sandbox, conc {concurrency}",
+                provider,
+                f"{figures['tokencancel_rps']:.0f}",
+                f"{figures['raw_rps']:.0f}",
+                f"{figures['ratio']:.3f}",
+                "(sandbox-bound)",
             )
         )
     rate = results["bulk_rate"]
@@ -636,13 +701,32 @@ def main() -> None:
         results["latency"] = {
             p.value: bench_latency(sandbox, p, sizes.latency_calls) for p in PROVIDERS
         }
-        step("throughput")
-        results["throughput"] = {}
-        for provider in PROVIDERS:
-            for concurrency, calls in sizes.throughput_calls.items():
-                results["throughput"][f"{provider.value}@{concurrency}"] = bench_throughput(
-                    sandbox, provider, concurrency, calls, sizes.throughput_rounds
-                )
+        step("throughput against the sandbox")
+        results["throughput_sandbox"] = {
+            f"xendit@{concurrency}": bench_throughput(
+                Provider.XENDIT,
+                settings_for(Provider.XENDIT, sandbox.env),
+                lambda count: sandbox.create_tokens(Provider.XENDIT, count),
+                concurrency=concurrency,
+                calls=sizes.sandbox_throughput_calls,
+                rounds=1,
+            )
+            for concurrency in sizes.throughput_calls
+        }
+    step("throughput against a canned server")
+    with CannedServer() as canned:
+        results["throughput"] = {
+            f"{provider.value}@{concurrency}": bench_throughput(
+                provider,
+                settings_for(provider, canned.env),
+                synthetic_tokens(provider),
+                concurrency=concurrency,
+                calls=calls,
+                rounds=sizes.throughput_rounds,
+            )
+            for provider in PROVIDERS
+            for concurrency, calls in sizes.throughput_calls.items()
+        }
     step("cpu")
     results["cpu"] = {p.value: bench_cpu(p, sizes.cpu_batch, sizes.cpu_rounds) for p in PROVIDERS}
     with tempfile.TemporaryDirectory(prefix="tokencancel-bench-") as scratch:
@@ -662,7 +746,7 @@ def main() -> None:
     print(
         f"\n{results['machine']['cpus']} CPUs ({results['machine']['cpu_model']}), "
         f"Python {results['machine']['python']}, httpx {results['machine']['httpx']}; "
-        f"{results['total_seconds']:.0f} s in all; written to {args.output.relative_to(ROOT)}"
+        f"{results['total_seconds']:.0f} s in all; written to {args.output}"
     )
 
 

@@ -65,6 +65,7 @@ from ._errors import (
     TokenCancelError,
 )
 from ._provider import Provider
+from ._redact import redact
 from ._result import CancelResult
 from ._settings import KBankSettings, SolidgateSettings, XenditSettings
 
@@ -895,6 +896,9 @@ class _Run:
             "timestamp": _timestamp(),
         }
         entry.update(fields)
+        for free_text in ("message", "input"):
+            if isinstance(entry.get(free_text), str):
+                entry[free_text] = redact(entry[free_text])
         self.output.write(entry)
         self.summary.counts[outcome] += 1
         self.progress.update(self.summary)

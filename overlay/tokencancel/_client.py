@@ -339,6 +339,7 @@ class _FacadeBase:
 
     def _result(self, operation: _Operation, parsed: object, attempt: int) -> CancelResult:
         response = _last_response.get()
+        _last_response.set(None)  # do not keep the body alive until the next call
         if response is None:  # pragma: no cover -- the hook runs for every response httpx returns
             raise UnexpectedResponseError("no answer was recorded", provider=operation.provider)
         answer = Answer(

@@ -6,7 +6,7 @@ status and `error_code`. The answer is read from its status and its decoded JSON
 field type-checked here, because the generated models cast without checking; the generated model
 is still what a result carries. Nothing a provider sends raises anything but a TokenCancelError.
 
-Outcome mapping (also in the README of the overlay, `tokencancel.__init__`):
+Outcome mapping (also in docs/overlay.md):
 
 KBank (HTTP 200, body `statusCode`):
     "00" and the token's status `CANCELLED` -> CANCELLED; "00" with another or no token status
@@ -237,7 +237,7 @@ def _interpret_kbank(context: _Context) -> Verdict:
         raise context.unexpected(_describe_body(answer))
     status_code = _text(data.get("statusCode"))
     if status_code is None:
-        raise context.unexpected("no statusCode in the body")
+        raise context.unexpected("no statusCode string in the body")
     if status_code == "00":
         state = _kbank_state(data.get("tokenList"), context)
         if state == "CANCELLED":
@@ -263,7 +263,9 @@ def _kbank_state(token_list: object, context: _Context) -> str | None:
     for entry in entries:
         if entry.get("tokenId") == context.token_id:
             return _text(entry.get("status"))
-    if len(entries) == 1:
+    # Every field may be null: a lone entry without a tokenId is taken to be ours; a lone entry
+    # naming another token is not.
+    if len(entries) == 1 and entries[0].get("tokenId") is None:
         return _text(entries[0].get("status"))
     return None
 

@@ -45,9 +45,14 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and
     # the client's delayed ACK would add ~40 ms to every answer.
     disable_nagle_algorithm = True
+    # An idle keep-alive connection, or a client that stalls mid-request, frees its thread.
+    timeout = 120
     server: SandboxHTTPServer
     server_version = "tokencancel-sandbox"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        """The Server header: the sandbox's name only, not the Python version."""
+        return self.server_version
 
     def _dispatch(self) -> None:
         body = self._read_body()

@@ -143,12 +143,9 @@ class Operation:
             "query": query,
         }
         for rule in self.parameters:
-            source = sources.get(rule.location, {})
-            problems.extend(
-                rule.problems(
-                    source.get(rule.name.lower() if rule.location == "header" else rule.name)
-                )
-            )
+            # Header names are case-insensitive: the caller passes them lower-cased.
+            name = rule.name.lower() if rule.location == "header" else rule.name
+            problems.extend(rule.problems(sources.get(rule.location, {}).get(name)))
         body: Any = None
         if self.body is not None:
             body_problems, body = self._body_problems(content_type, raw_body)

@@ -196,7 +196,7 @@ def _as_bytes(body: object) -> bytes:
 def _json_or_none(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser follows
         return None
 
 

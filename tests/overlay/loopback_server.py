@@ -43,6 +43,8 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
     delay: float = 0.0
     drop: bool = False
+    # Announce this Content-Length instead of the body's, then close: an answer cut short.
+    declared_length: int | None = None
 
 
 def json_reply(status: int, payload: Any, *extra_headers: tuple[str, str]) -> Reply:
@@ -112,9 +114,14 @@ class CaptureServer:
                     self.send_response(reply.status)
                     for name, value in reply.headers:
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
+                    length = reply.declared_length
+                    self.send_header(
+                        "Content-Length", str(len(reply.body) if length is None else length)
+                    )
                     self.end_headers()
                     self.wfile.write(reply.body)
+                    if length is not None:
+                        self.close_connection = True
                 except OSError:  # the client gave up (timeout tests)
                     self.close_connection = True
 

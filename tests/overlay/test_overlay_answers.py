@@ -223,6 +223,18 @@ def test_hostile_answers_become_unexpected_response_errors(  # noqa: PLR0917 -- 
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("provider", list(Provider))
+def test_an_answer_cut_short_is_an_unexpected_response(server, client, provider):
+    """A body shorter than its Content-Length, then a closed connection: typed, not retried."""
+    server.script(Reply(200, TRUNCATED, declared_length=500), json_reply(200, {}))
+    with pytest.raises(UnexpectedResponseError) as caught:
+        cancel(client, provider)
+    assert caught.value.http_status == 200
+    assert caught.value.raw_body == b""  # httpx keeps no partial body
+    assert "cut short" in str(caught.value)
+    assert len(server.requests) == 1
+
+
 def test_undecodable_content_encoding_is_an_unexpected_response(server, single):
     """A body that claims gzip but is not gzip is a typed error, not httpx's DecodingError."""
     server.script(
@@ -498,6 +510,14 @@ SPECIFIC_HOSTILE: list[tuple[str, Provider, Reply, CancelOutcome | type[TokenCan
                     {"tokenId": "X", "status": "CANCELLED"},
                 ],
             },
+        ),
+        UnexpectedResponseError,
+    ),
+    (
+        "k-00-lone-other-token",
+        Provider.KBANK,
+        json_reply(
+            200, {"statusCode": "00", "tokenList": [{"tokenId": "X", "status": "CANCELLED"}]}
         ),
         UnexpectedResponseError,
     ),

@@ -92,6 +92,38 @@ def test_cancel_prints_the_normalised_result(server, env, capsys, argv, reply, o
     assert printed["token_id"] == argv[2]
     assert printed["response"] == json.loads(reply.body)
     assert [request.path for request in server.requests] == [path]
+    assert_wire_format(argv[1], server.requests[0])
+
+
+def assert_wire_format(provider: str, request) -> None:
+    """The request carries exactly what PROVIDERS.md describes for `provider`."""
+    assert request.method == "POST"
+    if provider == "kbank":
+        body = request.json()
+        assert request.headers["partner-id"] == body["partnerId"] == "KP2XXX000033159"
+        assert request.headers["partner-secret"] == body["partnerSecret"] == KBANK_PARTNER_SECRET
+        assert set(body) == {
+            "partnerTxnUid",
+            "partnerId",
+            "partnerSecret",
+            "requestDt",
+            "tokenId",
+            "reference1",
+        }
+        assert isinstance(body["requestDt"], int)
+        assert len(body["partnerTxnUid"]) <= 15
+    elif provider == "solidgate":
+        assert (
+            request.body == json.dumps({"token": SOLIDGATE_TOKEN}, separators=(",", ":")).encode()
+        )
+        assert request.headers["merchant"] == SOLIDGATE_PUBLIC_KEY
+        assert request.headers["signature"] == solidgate_signature(
+            SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY, request.body
+        )
+    else:
+        assert request.body == b""
+        assert request.headers["authorization"] == xendit_authorization(XENDIT_SECRET_KEY)
+        assert request.headers["api-version"] == "2024-11-11"
 
 
 def test_kbank_partner_txn_uid_is_printed_and_can_be_chosen(server, env, capsys):

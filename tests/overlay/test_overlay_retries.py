@@ -212,3 +212,14 @@ def test_retry_policy_refuses_nonsense(arguments):
     """A policy that cannot work is refused when made."""
     with pytest.raises(ValueError, match="must"):
         RetryPolicy(**arguments)
+
+
+@pytest.mark.parametrize("reset", ["soon", "-3", "nan", "inf", ""])
+def test_a_nonsense_rate_limit_reset_falls_back_to_backoff(
+    server: CaptureServer, client: TokenCancelClient, sleeps: SleepRecorder, reset: str
+):
+    """An unreadable Rate-Limit-Reset is ignored: the retry uses the policy's backoff."""
+    limited = json_reply(429, {"error_code": "RATE_LIMIT_EXCEEDED"}, ("Rate-Limit-Reset", reset))
+    server.script(limited, CANCELED)
+    assert client.cancel_xendit(XENDIT_TOKEN).attempts == 2
+    assert sleeps.waits == [0.1]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from sandbox_helpers import ProviderCalls
+from tokencancel._signing import solidgate_signature
 from tokencancel_sandbox import Sandbox
 from tokencancel_sandbox._spec import find_spec_dir
 
@@ -150,3 +153,26 @@ def test_make_sandbox_serves_on_sandbox_port() -> None:
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
     assert "Traceback" not in stderr
+
+
+def test_chunked_request_bodies_are_read_and_signed_as_sent(sandbox: Sandbox) -> None:
+    # A streamed (chunked) body is reassembled: its signature verifies and the cancel happens.
+    token = sandbox.create_token("solidgate")
+    keys = sandbox.credentials["solidgate"]
+    raw = json.dumps({"token": token}).encode()
+
+    def stream() -> Iterator[bytes]:
+        yield raw[:10]
+        yield raw[10:]
+
+    response = httpx.post(
+        f"{sandbox.base_url('solidgate')}/v1/recurring-token/cancel",
+        content=stream(),
+        headers={
+            "Content-Type": "application/json",
+            "merchant": keys["public_key"],
+            "signature": solidgate_signature(keys["public_key"], keys["secret_key"], raw),
+        },
+    )
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.json() == {"status": "processing"}

@@ -8,8 +8,7 @@ from pathlib import Path
 import httpx
 import yaml
 from sandbox_helpers import SPECS, ProviderCalls
-
-from tokencancel_sandbox import Sandbox, SandboxConfig
+from tokencancel_sandbox import Sandbox
 from tokencancel_sandbox._spec import load_specs
 
 
@@ -46,8 +45,3 @@ def test_problems_never_echo_the_value_sent() -> None:
     assert "partnerSecret must be of type string" in text
     assert "987654321" not in text
     assert "secret-ish-value" not in text
-
-
-def test_validate_responses_is_off_by_default() -> None:
-    # The self-check costs time per answer; it is opt-in.
-    assert SandboxConfig().validate_responses is False
