@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -19,7 +20,12 @@ KBANK_PARTNER_ID = "KP2CONTRACT0001"
 KBANK_PARTNER_SECRET = "kbank_contract_can_fail_secret_01"
 SOLIDGATE_PUBLIC_KEY = "api_pk_contract_can_fail_0001"
 SOLIDGATE_SECRET_KEY = "api_sk_contract_can_fail_0001"
-SECRETS = (XENDIT_SECRET_KEY, KBANK_PARTNER_SECRET, SOLIDGATE_SECRET_KEY)
+SECRETS = (
+    XENDIT_SECRET_KEY,
+    base64.b64encode(f"{XENDIT_SECRET_KEY}:".encode()).decode(),  # its Basic credentials
+    KBANK_PARTNER_SECRET,
+    SOLIDGATE_SECRET_KEY,
+)
 PROVIDER_PREFIXES = ("KBANK_", "SOLIDGATE_", "XENDIT_", "CONTRACT_")
 
 # Per provider: the overlay variables (base URL filled in later) and the failures the run must name.
@@ -92,8 +98,10 @@ def test_contract_run_fails_and_names_each_violation(provider: str, tmp_path: Pa
     assert "FAILED" in summary
     assert "contract: 0 passed, 1 failed" in summary
     # The JUnit report the CI publishes records the failure too.
-    junit = ET.parse(tmp_path / f"junit-{provider}.xml").getroot()  # noqa: S314
+    junit_path = tmp_path / f"junit-{provider}.xml"
+    junit = ET.parse(junit_path).getroot()  # noqa: S314
     assert int(junit.get("failures", "0")) + int(junit.get("errors", "0")) > 0
-    # Secrets never reach the output, even in the curl lines printed to reproduce a failure.
+    # Secrets never reach the output or the reports, not even in the curl reproduction lines.
+    published = output + "".join(path.read_text(encoding="utf-8") for path in tmp_path.iterdir())
     for secret in SECRETS:
-        assert secret not in output
+        assert secret not in published
