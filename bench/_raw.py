@@ -1,8 +1,10 @@
 """The baseline: the same cancel call, hand-built on raw httpx, as an engineer would write glue.
 
-Each builder makes exactly the request the typed client makes (same URL, headers, body and
-signing) and does the minimum a careful hand-written caller does with the answer: decode the JSON
-and check the provider's success marker. Nothing more: no validation, no error mapping, no retry.
+Each builder returns exactly the request the typed client makes (same URL, headers, body and
+signing), sent with `client.post(url, headers=..., content=...)` on a shared httpx client, the way
+glue code is written; the check does the minimum a careful hand-written caller does with the
+answer: decode the JSON and look at the provider's success marker. Nothing more: no validation,
+no error mapping, no retry.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from tokencancel._signing import solidgate_signature
 
 XENDIT_API_VERSION = "2024-11-11"
 
-RequestBuilder = Callable[[str, "str | None"], httpx.Request]
+RawCall = tuple[str, dict[str, str], bytes | None]
+"""What `client.post` needs: URL, headers, body bytes (None for no body)."""
+RequestBuilder = Callable[[str, "str | None"], RawCall]
 AnswerCheck = Callable[[httpx.Response], None]
 
 
@@ -34,9 +38,8 @@ def xendit(base_url: str, secret_key: str) -> tuple[RequestBuilder, AnswerCheck]
         "api-version": XENDIT_API_VERSION,
     }
 
-    def build(token_id: str, _reference1: str | None) -> httpx.Request:
-        url = f"{base_url}/v3/payment_tokens/{token_id}/cancel"
-        return httpx.Request("POST", url, headers=headers)
+    def build(token_id: str, _reference1: str | None) -> RawCall:
+        return f"{base_url}/v3/payment_tokens/{token_id}/cancel", headers, None
 
     def check(response: httpx.Response) -> None:
         body: Any = response.json()
@@ -51,16 +54,14 @@ def solidgate(
 ) -> tuple[RequestBuilder, AnswerCheck]:
     """Build Solidgate's revoke: compact JSON body, `merchant` and the body's signature."""
 
-    def build(token_id: str, _reference1: str | None) -> httpx.Request:
+    def build(token_id: str, _reference1: str | None) -> RawCall:
         body = json.dumps({"token": token_id}, separators=(",", ":")).encode()
         headers = {
             "merchant": public_key,
             "signature": solidgate_signature(public_key, secret_key, body),
             "Content-Type": "application/json",
         }
-        return httpx.Request(
-            "POST", f"{base_url}/v1/recurring-token/cancel", headers=headers, content=body
-        )
+        return f"{base_url}/v1/recurring-token/cancel", headers, body
 
     def check(response: httpx.Response) -> None:
         body: Any = response.json()
@@ -80,7 +81,7 @@ def kbank(
         "Content-Type": "application/json",
     }
 
-    def build(token_id: str, reference1: str | None) -> httpx.Request:
+    def build(token_id: str, reference1: str | None) -> RawCall:
         body = {
             "partnerTxnUid": secrets.token_hex(8)[:15].upper(),
             "partnerId": partner_id,
@@ -90,9 +91,7 @@ def kbank(
             "reference1": reference1,
         }
         content = json.dumps(body, separators=(",", ":")).encode()
-        return httpx.Request(
-            "POST", f"{base_url}/kplus/payment/cancel-token", headers=headers, content=content
-        )
+        return f"{base_url}/kplus/payment/cancel-token", headers, content
 
     def check(response: httpx.Response) -> None:
         body: Any = response.json()

@@ -194,8 +194,8 @@ class SandboxApp:
         if fault == "reset":
             return ResetConnection()
         if fault == "slow":
-            # The cancel happens after the delay, as at a provider that is merely slow: a client
-            # that timed out and retried may find the token already cancelled by its retry.
+            # The cancel happens after the delay, as at a provider that is merely slow: a retry
+            # arriving meanwhile cancels the token, and this request then finds it cancelled.
             self.stopping.wait(self.config.slow_seconds if delay is None else delay)
         attempt = self.store.cancel(emulator.name, token_id, emulator.transition, reference1)
         answer = emulator.answer(call, body, attempt)
