@@ -35,9 +35,8 @@ from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import _raw
 from tokencancel import (
     AsyncTokenCancelClient,
     KBankSettings,
@@ -46,6 +45,8 @@ from tokencancel import (
     TokenCancelClient,
     XenditSettings,
 )
+
+from bench import _raw
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -161,6 +162,26 @@ def settings_for(provider: Provider, env: dict[str, str]) -> Settings:
     return KBankSettings.from_env(env)
 
 
+def sync_client(
+    settings: Settings, *, transport: httpx.BaseTransport | None = None
+) -> TokenCancelClient:
+    """The typed client configured for the one provider `settings` belong to."""
+    if isinstance(settings, XenditSettings):
+        return TokenCancelClient(xendit=settings, transport=transport)
+    if isinstance(settings, SolidgateSettings):
+        return TokenCancelClient(solidgate=settings, transport=transport)
+    return TokenCancelClient(kbank=settings, transport=transport)
+
+
+def async_client(settings: Settings, *, limits: httpx.Limits) -> AsyncTokenCancelClient:
+    """The typed async client for the provider of `settings`, with these pool limits."""
+    if isinstance(settings, XenditSettings):
+        return AsyncTokenCancelClient(xendit=settings, limits=limits)
+    if isinstance(settings, SolidgateSettings):
+        return AsyncTokenCancelClient(solidgate=settings, limits=limits)
+    return AsyncTokenCancelClient(kbank=settings, limits=limits)
+
+
 def raw_for(provider: Provider, settings: Settings) -> tuple[_raw.RequestBuilder, _raw.AnswerCheck]:
     """The hand-built request builder and answer check for `provider`."""
     if isinstance(settings, XenditSettings):
@@ -192,7 +213,7 @@ def bench_latency(sandbox: SandboxProcess, provider: Provider, calls: int) -> di
     typed_ns: list[int] = []
     raw_ns: list[int] = []
     with (
-        TokenCancelClient(**{provider.value: settings}) as client,
+        sync_client(settings) as client,
         httpx.Client(timeout=10) as raw,
     ):
 
@@ -305,9 +326,7 @@ def bench_cpu(provider: Provider, batch: int, rounds: int) -> dict[str, Any]:
     typed_ns: list[int] = []
     raw_ns: list[int] = []
     with (
-        TokenCancelClient(
-            **{provider.value: settings}, transport=httpx.MockTransport(handler)
-        ) as client,
+        sync_client(settings, transport=httpx.MockTransport(handler)) as client,
         httpx.Client(transport=httpx.MockTransport(handler)) as raw,
     ):
         for _ in range(50):  # warm-up: imports, caches, first-call paths
@@ -359,7 +378,7 @@ async def _throughput_round(
     build, check = raw_for(provider, settings)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with (
-        AsyncTokenCancelClient(**{provider.value: settings}, limits=limits) as client,
+        async_client(settings, limits=limits) as client,
         httpx.AsyncClient(timeout=10, limits=limits) as raw,
     ):
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from tokencancel_sandbox import RateLimit, Sandbox, SandboxConfig
+from tokencancel_sandbox._ratelimit import SlidingWindowLimiter
 
 from .conftest import bulk_command, read_output, run_bulk_cli
 
@@ -94,44 +98,79 @@ def test_second_ctrl_c_abandons_requests_in_flight(sandbox: Sandbox, tmp_path: P
     assert [entry["outcome"] in {"cancelled", "already_inactive"} for entry in redone] == [True]
 
 
+@dataclass
+class ServerLog:
+    """What the sandbox's own limiter saw: times of accepted calls, and how many it refused."""
+
+    accepted: list[float] = field(default_factory=list)
+    refused: int = 0
+
+    def busiest_window(self, seconds: float) -> int:
+        """The most accepted calls in any window of `seconds` (closed at both ends)."""
+        times = sorted(self.accepted)
+        return max(
+            (
+                bisect.bisect_right(times, start + seconds) - index
+                for index, start in enumerate(times)
+            ),
+            default=0,
+        )
+
+
+LIMIT = RateLimit(requests=10, per_seconds=2.0)
+
+
 @pytest.fixture
-def limited_sandbox() -> Iterator[Sandbox]:
-    """A sandbox whose Xendit endpoint answers 429 past 10 requests in any 2 seconds."""
-    config = SandboxConfig(rate_limits={"xendit": RateLimit(requests=10, per_seconds=2.0)})
-    with Sandbox.start(config=config) as running:
-        yield running
+def limited_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sandbox, ServerLog]]:
+    """A sandbox whose Xendit endpoint answers 429 past 10 calls in any 2 s, with its log."""
+    log = ServerLog()
+    lock = threading.Lock()
+    acquire = SlidingWindowLimiter.acquire
+
+    def logged_acquire(limiter: SlidingWindowLimiter) -> float | None:
+        with lock:
+            verdict = acquire(limiter)
+            if verdict is None:
+                log.accepted.append(time.monotonic())
+            else:
+                log.refused += 1
+            return verdict
+
+    monkeypatch.setattr(SlidingWindowLimiter, "acquire", logged_acquire)
+    with Sandbox.start(config=SandboxConfig(rate_limits={"xendit": LIMIT})) as running:
+        yield running, log
 
 
-def test_bulk_at_the_sandbox_limit_never_meets_a_429(
-    limited_sandbox: Sandbox, tmp_path: Path
+def test_bulk_at_the_sandbox_limit_never_exceeds_it(
+    limited_sandbox: tuple[Sandbox, ServerLog], tmp_path: Path
 ) -> None:
-    """Paced at the same limit the server enforces, no request is refused for rate (no retry)."""
-    tokens = [limited_sandbox.create_token("xendit") for _ in range(24)]
+    """Paced at the limit the server enforces, the server never counts more than N in any T."""
+    sandbox, server = limited_sandbox
+    tokens = [sandbox.create_token("xendit") for _ in range(24)]
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(tokens) + "\n")
     output = tmp_path / "out.jsonl"
 
     run = run_bulk_cli(
-        limited_sandbox.env(), "xendit", str(ids), output, "--rate", "10/2s", "--concurrency", "8"
+        sandbox.env(), "xendit", str(ids), output, "--rate", "10/2s", "--concurrency", "8"
     )
 
-    entries = read_output(output)
-    # The sandbox's sliding window is the server-side count: a 429 would show as a retry.
-    assert [(entry["outcome"], entry["attempts"]) for entry in entries] == [("cancelled", 1)] * 24
-    assert run.summary["requests_sent"] == 24
+    assert len(server.accepted) == 24
+    assert server.refused == 0
+    assert server.busiest_window(LIMIT.per_seconds) <= LIMIT.requests
+    assert [(e["outcome"], e["attempts"]) for e in read_output(output)] == [("cancelled", 1)] * 24
     assert run.exit_code == 0
 
 
-def test_without_pacing_the_same_sandbox_does_answer_429(
-    limited_sandbox: Sandbox, tmp_path: Path
+def test_without_pacing_the_same_sandbox_does_refuse(
+    limited_sandbox: tuple[Sandbox, ServerLog], tmp_path: Path
 ) -> None:
-    """The control for the test above: unpaced, the sandbox's limit is hit and retries happen."""
-    tokens = [limited_sandbox.create_token("xendit") for _ in range(14)]
+    """The control for the test above: unpaced, the server's limit is hit and 429s happen."""
+    sandbox, server = limited_sandbox
+    tokens = [sandbox.create_token("xendit") for _ in range(14)]
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(tokens) + "\n")
-    output = tmp_path / "out.jsonl"
 
-    run_bulk_cli(limited_sandbox.env(), "xendit", str(ids), output, "--rate", "off")
+    run_bulk_cli(sandbox.env(), "xendit", str(ids), tmp_path / "out.jsonl", "--rate", "off")
 
-    entries = read_output(output)
-    assert any(entry["attempts"] > 1 or entry["outcome"] == "rate_limited" for entry in entries)
+    assert server.refused > 0
