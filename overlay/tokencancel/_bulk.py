@@ -7,11 +7,11 @@ concurrency through `AsyncTokenCancelClient`, and appends one JSON line per toke
 Design, in the order a reader meets it:
 
 - **Pacing, not bursting.** Providers enforce "N requests per T seconds" over a sliding window.
-  `PacingLimiter` lets one request out every `T / (N * 0.98)` seconds, measured between the
-  moments requests actually leave, starting with no burst and never catching up after a stall.
-  Then no window of T seconds on our side holds more than N requests, and the 2 % headroom
-  absorbs network jitter on the way to the provider. The limiter sits in the HTTP transport, so
-  the overlay's own retries are paced too.
+  `PacingLimiter` schedules one request every `T / (N * 0.98)` seconds, with no initial burst
+  and no catching up after a stall, and never lets a request start less than `1.01 * T` after
+  the one N places before it actually left (its connection's trace says when). So no window of
+  T seconds holds more than N requests, even when opening a connection delayed one of them. The
+  limiter sits in the HTTP transport, so the overlay's own retries are paced too.
 - **Streaming.** The input is read in small batches in a worker thread and handed to the workers
   through a bounded queue: memory does not grow with the input. (A resumed run keeps the set of
   token ids already done, which is inherent to resuming.)
@@ -79,6 +79,7 @@ __all__ = [
     "SendSlot",
     "add_bulk_arguments",
     "default_rate",
+    "open_paced_client",
     "read_records",
     "run_bulk",
     "run_bulk_command",
@@ -220,9 +221,9 @@ class PacingLimiter:
 
     Two rules, both measured on this side:
 
-    - *spacing*: each `acquire()` returns at least `interval` = T / (N x headroom) after the
-      previous one returned (times taken when they actually return, so a late wake-up never lets
-      the next one in early); no initial burst, no catching up after a pause;
+    - *spacing*: acquisitions are scheduled `interval` = T / (N x headroom) apart, from the
+      first one on (no initial burst), and the schedule restarts from now after a pause (no
+      catching up);
     - *window*: a request may not start less than T x 1.01 after the request N places before it
       actually started to leave (`SendSlot.mark_sent`, fed from the connection's trace once the
       connection is open). This covers what spacing cannot see: a first request that spent its
@@ -251,12 +252,16 @@ class PacingLimiter:
     async def acquire(self) -> SendSlot:
         """Wait for the next slot (first come, first served); mark it sent when the request goes."""
         async with self._lock:
-            if self._next_free is not None:
-                await self._sleep_until(self._next_free)
+            now = self._clock()
+            # max(): after a pause the schedule restarts from now, it never catches up.
+            moment = now if self._next_free is None else max(self._next_free, now)
+            await self._sleep_until(moment)
             if len(self._recent) == self.rate.requests:
-                oldest_sent = await self._recent[0].wait_sent()
-                await self._sleep_until(oldest_sent + self.window)
-            self._next_free = self._clock() + self.interval
+                window_opens = await self._recent[0].wait_sent() + self.window
+                await self._sleep_until(window_opens)
+                moment = max(moment, window_opens)
+            # From the scheduled moment, not the wake-up: a late wake-up does not slow the pace.
+            self._next_free = moment + self.interval
             slot = SendSlot()
             self._recent.append(slot)
             return slot
@@ -756,13 +761,17 @@ def _count_lines(path: str) -> int | None:
         return None
 
 
-def _take(records: Iterator[InputRecord], count: int) -> list[InputRecord]:
+def _take(records: Iterator[InputRecord], count: int) -> tuple[list[InputRecord], Exception | None]:
+    """Up to `count` records, and the error that cut the batch short (records before it count)."""
     batch: list[InputRecord] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == count:
-            break
-    return batch
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) == count:
+                break
+    except Exception as error:  # handed back, so the records read before it are not lost
+        return batch, error
+    return batch, None
 
 
 class _Run:
@@ -808,7 +817,7 @@ class _Run:
         self.stopping = True
         if reason is not None and self.summary.fatal_error is None:
             self.summary.fatal_error = reason
-        if self.reader is not None:
+        if self.reader is not None and self.reader is not asyncio.current_task():
             self.reader.cancel()
         for task, token in self.workers.items():
             if token is None or token.attempts == 0 or abandon_in_flight:
@@ -817,10 +826,21 @@ class _Run:
                 token.stop_requested = True
 
     async def _read(self) -> None:
+        try:
+            await self._feed()
+        except Exception as error:  # a read error ends the input; what was read still runs
+            if self.summary.fatal_error is None:
+                self.summary.fatal_error = (
+                    f"cannot read the input: {type(error).__name__}: {redact(str(error))}"
+                )
+        for _ in range(self.concurrency):
+            await self.queue.put(None)
+
+    async def _feed(self) -> None:
         done = self.output.done
         while not self.stopping:
-            batch = await asyncio.to_thread(_take, self.records, _READ_BATCH)
-            if not batch:
+            batch, read_error = await asyncio.to_thread(_take, self.records, _READ_BATCH)
+            if not batch and read_error is None:
                 break
             for record in batch:
                 if record.resume_key in done:
@@ -829,8 +849,8 @@ class _Run:
                     self._write_invalid(record)
                 else:
                     await self.queue.put(record)
-        for _ in range(self.concurrency):
-            await self.queue.put(None)
+            if read_error is not None:
+                raise read_error
 
     def _write_invalid(self, record: InputRecord) -> None:
         self._write(
