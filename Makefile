@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SPECS := specs/kbank.yaml specs/solidgate.yaml specs/xendit.yaml
-HAND_WRITTEN := overlay sandbox scripts tests
+HAND_WRITTEN := overlay sandbox scripts tests bench
 SANDBOX_PORT ?= 8787
 
 .DEFAULT_GOAL := help
@@ -43,7 +43,7 @@ lint: $(STAMP) lint-specs ## Ruff on everything hand-written, plus spec validati
 	$(BIN)/ruff check $(HAND_WRITTEN)
 	$(BIN)/ruff format --check $(HAND_WRITTEN)
 
-typecheck: $(STAMP) ## mypy --strict on the overlay and the typed usage of every client
+typecheck: $(STAMP) ## mypy --strict on overlay, sandbox, scripts, bench and the typed usage of every client
 	$(BIN)/mypy
 
 test: install ## Run every check CI runs: lint, drift check, types, and the test suite
