@@ -1,7 +1,8 @@
 """The typed facade: cancel a token at KBank, Solidgate or Xendit, sync or async.
 
 Built on the generated clients: each configured provider gets one generated `Client` whose
-httpx client (one connection pool, reused by every call) carries the provider's `httpx.Auth`,
+httpx client (one connection pool, reused by every call; see `_http` for why it joins the
+generated request paths to the base URL itself) carries the provider's `httpx.Auth`,
 the timeout, TLS verification (always on; KBank's client certificate when configured) and a
 response hook that keeps the raw answer, so a body the generated parser chokes on still becomes a
 typed error. Arguments are checked against the spec before anything is sent.
@@ -55,6 +56,7 @@ from ._errors import (
     TransportError,
     UnexpectedResponseError,
 )
+from ._http import JoiningAsyncClient, JoiningClient
 from ._interpret import Answer, interpret
 from ._provider import Provider
 from ._redact import install_log_redaction
@@ -348,12 +350,13 @@ class _FacadeBase:
             body=response.content,
             parsed=parsed,
         )
-        logger.debug(
-            "%s: answer HTTP %d, %d bytes",
-            operation.provider.value,
-            answer.status,
-            len(answer.body),
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # spare building the arguments on every call
+            logger.debug(
+                "%s: answer HTTP %d, %d bytes",
+                operation.provider.value,
+                answer.status,
+                len(answer.body),
+            )
         verdict = interpret(
             operation.provider,
             answer,
@@ -431,15 +434,15 @@ class TokenCancelClient(_FacadeBase):
         self._xendit: xendit_client.Client | None = None
         if kbank is not None:
             self._kbank = kbank_client.Client(base_url=kbank.base_url).set_httpx_client(
-                httpx.Client(**self._httpx_args(KBankAuth(kbank), kbank), **extra)
+                JoiningClient(**self._httpx_args(KBankAuth(kbank), kbank), **extra)
             )
         if solidgate is not None:
             self._solidgate = solidgate_client.Client(base_url=solidgate.base_url).set_httpx_client(
-                httpx.Client(**self._httpx_args(SolidgateAuth(solidgate), solidgate), **extra)
+                JoiningClient(**self._httpx_args(SolidgateAuth(solidgate), solidgate), **extra)
             )
         if xendit is not None:
             self._xendit = xendit_client.Client(base_url=xendit.base_url).set_httpx_client(
-                httpx.Client(**self._httpx_args(XenditAuth(xendit), xendit), **extra)
+                JoiningClient(**self._httpx_args(XenditAuth(xendit), xendit), **extra)
             )
 
     @classmethod
@@ -551,12 +554,13 @@ class TokenCancelClient(_FacadeBase):
         self, operation: _Operation, send: Callable[[], _Detailed], attempt: int
     ) -> CancelResult:
         _last_response.set(None)
-        logger.debug(
-            "%s: cancelling token %s, attempt %d",
-            operation.provider.value,
-            operation.token_id,
-            attempt,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # spare building the arguments on every call
+            logger.debug(
+                "%s: cancelling token %s, attempt %d",
+                operation.provider.value,
+                operation.token_id,
+                attempt,
+            )
         parsed: object = None
         try:
             parsed = send().parsed
@@ -601,17 +605,17 @@ class AsyncTokenCancelClient(_FacadeBase):
         self._xendit: xendit_client.Client | None = None
         if kbank is not None:
             self._kbank = kbank_client.Client(base_url=kbank.base_url).set_async_httpx_client(
-                httpx.AsyncClient(**self._httpx_args(KBankAuth(kbank), kbank), **extra)
+                JoiningAsyncClient(**self._httpx_args(KBankAuth(kbank), kbank), **extra)
             )
         if solidgate is not None:
             self._solidgate = solidgate_client.Client(
                 base_url=solidgate.base_url
             ).set_async_httpx_client(
-                httpx.AsyncClient(**self._httpx_args(SolidgateAuth(solidgate), solidgate), **extra)
+                JoiningAsyncClient(**self._httpx_args(SolidgateAuth(solidgate), solidgate), **extra)
             )
         if xendit is not None:
             self._xendit = xendit_client.Client(base_url=xendit.base_url).set_async_httpx_client(
-                httpx.AsyncClient(**self._httpx_args(XenditAuth(xendit), xendit), **extra)
+                JoiningAsyncClient(**self._httpx_args(XenditAuth(xendit), xendit), **extra)
             )
 
     @classmethod
@@ -724,12 +728,13 @@ class AsyncTokenCancelClient(_FacadeBase):
         self, operation: _Operation, send: Callable[[], Awaitable[_Detailed]], attempt: int
     ) -> CancelResult:
         _last_response.set(None)
-        logger.debug(
-            "%s: cancelling token %s, attempt %d",
-            operation.provider.value,
-            operation.token_id,
-            attempt,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # spare building the arguments on every call
+            logger.debug(
+                "%s: cancelling token %s, attempt %d",
+                operation.provider.value,
+                operation.token_id,
+                attempt,
+            )
         parsed: object = None
         try:
             parsed = (await send()).parsed

@@ -35,6 +35,7 @@ Xendit (HTTP status, body `error_code`):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -76,6 +77,17 @@ class Answer:
     headers: httpx.Headers
     body: bytes
     parsed: object | None
+
+    @functools.cached_property
+    def decoded(self) -> object:
+        """The body as JSON, or `_NOT_JSON` for an HTML page, empty or broken body (read once)."""
+        content_type = self.headers.get("content-type", "").lower()
+        if "html" in content_type or not self.body.strip():
+            return _NOT_JSON
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):  # JSONDecodeError, bad UTF-8, absurd nesting
+            return _NOT_JSON
 
 
 @attrs.frozen
@@ -153,24 +165,13 @@ def interpret(
 # -- reading bodies -----------------------------------------------------------------------------
 
 
-def _decode_json(answer: Answer) -> object:
-    """Return the decoded JSON body, or `_NOT_JSON` for an HTML page, empty or broken body."""
-    content_type = answer.headers.get("content-type", "").lower()
-    if "html" in content_type or not answer.body.strip():
-        return _NOT_JSON
-    try:
-        return json.loads(answer.body)
-    except (ValueError, RecursionError):  # JSONDecodeError, bad UTF-8, absurd nesting
-        return _NOT_JSON
-
-
 def _json_object(answer: Answer) -> dict[str, Any] | None:
-    data = _decode_json(answer)
+    data = answer.decoded
     return data if isinstance(data, dict) else None
 
 
 def _describe_body(answer: Answer) -> str:
-    data = _decode_json(answer)
+    data = answer.decoded
     if data is _NOT_JSON:
         if not answer.body.strip():
             return "an empty body"
@@ -347,7 +348,6 @@ def _interpret_xendit(context: _Context) -> Verdict:
     answer = context.answer
     data = _json_object(answer)
     code = _text(data.get("error_code")) if data else None
-    detail = _xendit_detail(data)
     if answer.status == httpx.codes.OK:
         if data is None:
             raise context.unexpected(_describe_body(answer))
@@ -357,6 +357,7 @@ def _interpret_xendit(context: _Context) -> Verdict:
         if state in _XENDIT_INACTIVE_STATUSES:
             return context.verdict(CancelOutcome.ALREADY_INACTIVE, state, PaymentToken)
         raise context.unexpected(f"the token's status after cancelling is {state!r}")
+    detail = _xendit_detail(data)  # only refusals carry one
     if answer.status == httpx.codes.BAD_REQUEST:
         if code is None:
             raise context.unexpected(f"no error code, {_describe_body(answer)}")
