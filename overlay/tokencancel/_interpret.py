@@ -229,13 +229,7 @@ _KBANK_ALREADY_INACTIVE = frozenset({"TOKEN_ALREADY_CANCELLED"})
 
 
 def _interpret_kbank(context: _Context) -> Verdict:
-    answer = context.answer
-    _common_status_errors(context)
-    if answer.status != httpx.codes.OK:
-        raise context.unexpected("an HTTP status KBank does not send (it answers 200)")
-    data = _json_object(answer)
-    if data is None:
-        raise context.unexpected(_describe_body(answer))
+    data = _body_of_ok_answer(context)
     status_code = _text(data.get("statusCode"))
     if status_code is None:
         raise context.unexpected("no statusCode string in the body")
@@ -275,13 +269,7 @@ def _kbank_state(token_list: object, context: _Context) -> str | None:
 
 
 def _interpret_solidgate(context: _Context) -> Verdict:
-    answer = context.answer
-    _common_status_errors(context)
-    if answer.status != httpx.codes.OK:
-        raise context.unexpected("an HTTP status Solidgate does not send (it answers 200)")
-    data = _json_object(answer)
-    if data is None:
-        raise context.unexpected(_describe_body(answer))
+    data = _body_of_ok_answer(context)
     if "error" in data and "status" not in data:
         return _solidgate_error(context, data["error"])
     if "status" in data and "error" not in data:
@@ -405,6 +393,23 @@ def _xendit_detail(data: dict[str, Any] | None) -> str | None:
 
 
 # -- shared -------------------------------------------------------------------------------------
+
+
+def _body_of_ok_answer(context: _Context) -> dict[str, Any]:
+    """Return the JSON object of an answer from a provider that answers everything with 200.
+
+    KBank and Solidgate put every outcome in an HTTP 200 body; past the 429 and 503 met outside
+    their docs, any other status, or a body that is not a JSON object, is an unexpected answer.
+    """
+    _common_status_errors(context)
+    answer = context.answer
+    if answer.status != httpx.codes.OK:
+        name = context.provider.display_name
+        raise context.unexpected(f"an HTTP status {name} does not send (it answers 200)")
+    data = _json_object(answer)
+    if data is None:
+        raise context.unexpected(_describe_body(answer))
+    return data
 
 
 def _common_status_errors(context: _Context) -> None:
