@@ -41,7 +41,7 @@ async def _run(ids: Path, output: Path) -> dict[str, object]:
         base_url="http://127.0.0.1:9",
     )
     client, wire_log = open_paced_client(
-        Provider.XENDIT, settings, rate=None, concurrency=16, inner=httpx.MockTransport(_answer)
+        settings, rate=None, concurrency=16, inner=httpx.MockTransport(_answer)
     )
     with ids.open(encoding="utf-8") as source:
         async with client:

@@ -182,8 +182,8 @@ def async_client(settings: Settings, *, limits: httpx.Limits) -> AsyncTokenCance
     return AsyncTokenCancelClient(kbank=settings, limits=limits)
 
 
-def raw_for(provider: Provider, settings: Settings) -> tuple[_raw.RequestBuilder, _raw.AnswerCheck]:
-    """The hand-built request builder and answer check for `provider`."""
+def raw_for(settings: Settings) -> tuple[_raw.RequestBuilder, _raw.AnswerCheck]:
+    """The hand-built request builder and answer check for the provider `settings` configure."""
     if isinstance(settings, XenditSettings):
         return _raw.xendit(settings.base_url, settings.secret_key)
     if isinstance(settings, SolidgateSettings):
@@ -209,7 +209,7 @@ def bench_latency(sandbox: SandboxProcess, provider: Provider, calls: int) -> di
     settings = settings_for(provider, sandbox.env)
     typed_tokens = sandbox.create_tokens(provider, calls + warmup)
     raw_tokens = sandbox.create_tokens(provider, calls + warmup)
-    build, check = raw_for(provider, settings)
+    build, check = raw_for(settings)
     typed_ns: list[int] = []
     raw_ns: list[int] = []
     with (
@@ -322,7 +322,7 @@ def bench_cpu(provider: Provider, batch: int, rounds: int) -> dict[str, Any]:
         return httpx.Response(200, content=answer, headers={"Content-Type": "application/json"})
 
     settings = settings_for(provider, _MOCK_ENV)
-    build, check = raw_for(provider, settings)
+    build, check = raw_for(settings)
     typed_ns: list[int] = []
     raw_ns: list[int] = []
     with (
@@ -375,7 +375,7 @@ async def _throughput_round(
     concurrency: int,
     typed_first: bool,
 ) -> tuple[float, float]:
-    build, check = raw_for(provider, settings)
+    build, check = raw_for(settings)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with (
         async_client(settings, limits=limits) as client,

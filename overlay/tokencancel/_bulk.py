@@ -1013,7 +1013,6 @@ def _inner_transport(
 
 
 def open_paced_client(
-    provider: Provider,
     settings: KBankSettings | SolidgateSettings | XenditSettings,
     *,
     rate: Rate | None,
@@ -1171,9 +1170,7 @@ async def _bulk_main(
     *,
     show_progress: bool,
 ) -> BulkSummary:
-    client, wire_log = open_paced_client(
-        provider, settings, rate=rate, concurrency=args.concurrency
-    )
+    client, wire_log = open_paced_client(settings, rate=rate, concurrency=args.concurrency)
     async with client:
         return await run_bulk(
             client,

@@ -33,7 +33,7 @@ def test_an_input_read_error_stops_the_run_cleanly(tmp_path: Path) -> None:
     async def scenario() -> int:
         settings = XenditSettings(secret_key="xnd_development_test", base_url="http://127.0.0.1:9")
         client, wire_log = open_paced_client(
-            Provider.XENDIT, settings, rate=None, concurrency=2, inner=httpx.MockTransport(_answer)
+            settings, rate=None, concurrency=2, inner=httpx.MockTransport(_answer)
         )
         async with client:
             summary = await run_bulk(
