@@ -1,7 +1,7 @@
 """One bulk run over a file of Xendit token ids, answered by an in-memory transport; print RSS.
 
 Run in a fresh process per input size, so each peak RSS (`ru_maxrss`) belongs to one run only.
-The network is replaced by `httpx.MockTransport` answering every cancel with Xendit's success,
+The network is replaced by `httpx2.MockTransport` answering every cancel with Xendit's success,
 so the figure is the client's own memory, not a server's.
 Usage: python bench/_bulk_memory.py IDS_FILE OUTPUT_FILE
 """
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 from tokencancel._bulk import open_paced_client, read_records, run_bulk
 from tokencancel._provider import Provider
 from tokencancel._settings import XenditSettings
@@ -31,8 +31,8 @@ _ANSWER = json.dumps(
 ).encode()
 
 
-def _answer(_request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, content=_ANSWER, headers={"Content-Type": "application/json"})
+def _answer(_request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(200, content=_ANSWER, headers={"Content-Type": "application/json"})
 
 
 async def _run(ids: Path, output: Path) -> dict[str, object]:
@@ -41,7 +41,7 @@ async def _run(ids: Path, output: Path) -> dict[str, object]:
         base_url="http://127.0.0.1:9",
     )
     client, wire_log = open_paced_client(
-        settings, rate=None, concurrency=16, inner=httpx.MockTransport(_answer)
+        settings, rate=None, concurrency=16, inner=httpx2.MockTransport(_answer)
     )
     with ids.open(encoding="utf-8") as source:
         async with client:

@@ -1,7 +1,7 @@
-"""The baseline: the same cancel call, hand-built on raw httpx, as an engineer would write glue.
+"""The baseline: the same cancel call, hand-built on raw httpx2, as an engineer would write glue.
 
 Each builder returns exactly the request the typed client makes (same URL, headers, body and
-signing), sent with `client.post(url, headers=..., content=...)` on a shared httpx client, the way
+signing), sent with `client.post(url, headers=..., content=...)` on a shared httpx2 client, the way
 glue code is written; the check does the minimum a careful hand-written caller does with the
 answer: decode the JSON and look at the provider's success marker. Nothing more: no validation,
 no error mapping, no retry.
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 from tokencancel._signing import solidgate_signature
 
 XENDIT_API_VERSION = "2024-11-11"
@@ -24,7 +24,7 @@ XENDIT_API_VERSION = "2024-11-11"
 RawCall = tuple[str, dict[str, str], bytes | None]
 """What `client.post` needs: URL, headers, body bytes (None for no body)."""
 RequestBuilder = Callable[[str, "str | None"], RawCall]
-AnswerCheck = Callable[[httpx.Response], None]
+AnswerCheck = Callable[[httpx2.Response], None]
 
 
 class RawCallFailedError(RuntimeError):
@@ -41,7 +41,7 @@ def xendit(base_url: str, secret_key: str) -> tuple[RequestBuilder, AnswerCheck]
     def build(token_id: str, _reference1: str | None) -> RawCall:
         return f"{base_url}/v3/payment_tokens/{token_id}/cancel", headers, None
 
-    def check(response: httpx.Response) -> None:
+    def check(response: httpx2.Response) -> None:
         body: Any = response.json()
         if response.status_code != 200 or body.get("status") != "CANCELED":  # noqa: PLR2004
             raise RawCallFailedError(f"xendit answered {response.status_code}")
@@ -63,7 +63,7 @@ def solidgate(
         }
         return f"{base_url}/v1/recurring-token/cancel", headers, body
 
-    def check(response: httpx.Response) -> None:
+    def check(response: httpx2.Response) -> None:
         body: Any = response.json()
         if response.status_code != 200 or body.get("status") != "processing":  # noqa: PLR2004
             raise RawCallFailedError(f"solidgate answered {response.status_code}")
@@ -93,7 +93,7 @@ def kbank(
         content = json.dumps(body, separators=(",", ":")).encode()
         return f"{base_url}/kplus/payment/cancel-token", headers, content
 
-    def check(response: httpx.Response) -> None:
+    def check(response: httpx2.Response) -> None:
         body: Any = response.json()
         if response.status_code != 200 or body.get("statusCode") != "00":  # noqa: PLR2004
             raise RawCallFailedError(f"kbank answered {response.status_code}")

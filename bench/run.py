@@ -1,10 +1,10 @@
-"""`make bench`: tokencancel against hand-built raw httpx, side by side, in one run.
+"""`make bench`: tokencancel against hand-built raw httpx2, side by side, in one run.
 
 Measures, and prints as one table (also written to bench/results.json):
 
-1. per-call latency over loopback against the sandbox, per provider, typed client vs raw httpx
+1. per-call latency over loopback against the sandbox, per provider, typed client vs raw httpx2
    making the same call with the same signing (calls interleaved one by one);
-2. client-side CPU per call with the network replaced by `httpx.MockTransport`;
+2. client-side CPU per call with the network replaced by `httpx2.MockTransport`;
 3. async throughput at concurrency 1, 16 and 64, rate limits off;
 4. `tokencancel bulk` against a rate-limited sandbox: achieved rate / allowed rate, 429 answers;
 5. peak memory (ru_maxrss) of bulk over 10k and 100k tokens, each in a fresh process;
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -114,7 +114,7 @@ class SandboxProcess:
         announcement = json.loads(self._process.stdout.readline())
         self.url: str = announcement["url"]
         self.env: dict[str, str] = announcement["env"]
-        self._control = httpx.Client(base_url=self.url, timeout=10)
+        self._control = httpx2.Client(base_url=self.url, timeout=10)
         self.rate_log: dict[str, Any] = {}
 
     def __enter__(self) -> SandboxProcess:
@@ -139,7 +139,7 @@ class SandboxProcess:
     async def _create_tokens(self, provider: Provider, count: int) -> list[tuple[str, str | None]]:
         created: list[tuple[str, str | None]] = []
         numbers = iter(range(count))
-        async with httpx.AsyncClient(base_url=self.url, timeout=10) as control:
+        async with httpx2.AsyncClient(base_url=self.url, timeout=10) as control:
 
             async def worker() -> None:
                 for number in numbers:
@@ -163,7 +163,7 @@ def settings_for(provider: Provider, env: dict[str, str]) -> Settings:
 
 
 def sync_client(
-    settings: Settings, *, transport: httpx.BaseTransport | None = None
+    settings: Settings, *, transport: httpx2.BaseTransport | None = None
 ) -> TokenCancelClient:
     """The typed client configured for the one provider `settings` belong to."""
     if isinstance(settings, XenditSettings):
@@ -173,7 +173,7 @@ def sync_client(
     return TokenCancelClient(kbank=settings, transport=transport)
 
 
-def async_client(settings: Settings, *, limits: httpx.Limits) -> AsyncTokenCancelClient:
+def async_client(settings: Settings, *, limits: httpx2.Limits) -> AsyncTokenCancelClient:
     """The typed async client for the provider of `settings`, with these pool limits."""
     if isinstance(settings, XenditSettings):
         return AsyncTokenCancelClient(xendit=settings, limits=limits)
@@ -214,7 +214,7 @@ def bench_latency(sandbox: SandboxProcess, provider: Provider, calls: int) -> di
     raw_ns: list[int] = []
     with (
         sync_client(settings) as client,
-        httpx.Client(timeout=10) as raw,
+        httpx2.Client(timeout=10) as raw,
     ):
 
         def typed_call(token: tuple[str, str | None]) -> int:
@@ -318,16 +318,16 @@ def bench_cpu(provider: Provider, batch: int, rounds: int) -> dict[str, Any]:
     token_id, reference1 = _BENCH_TOKENS[provider]
     answer = _canned_answer(provider, token_id, reference1)
 
-    def handler(_request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=answer, headers={"Content-Type": "application/json"})
+    def handler(_request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=answer, headers={"Content-Type": "application/json"})
 
     settings = settings_for(provider, _MOCK_ENV)
     build, check = raw_for(settings)
     typed_ns: list[int] = []
     raw_ns: list[int] = []
     with (
-        sync_client(settings, transport=httpx.MockTransport(handler)) as client,
-        httpx.Client(transport=httpx.MockTransport(handler)) as raw,
+        sync_client(settings, transport=httpx2.MockTransport(handler)) as client,
+        httpx2.Client(transport=httpx2.MockTransport(handler)) as raw,
     ):
         for _ in range(50):  # warm-up: imports, caches, first-call paths
             client.cancel(provider, token_id, reference1=reference1)
@@ -376,10 +376,10 @@ async def _throughput_round(
     typed_first: bool,
 ) -> tuple[float, float]:
     build, check = raw_for(settings)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with (
         async_client(settings, limits=limits) as client,
-        httpx.AsyncClient(timeout=10, limits=limits) as raw,
+        httpx2.AsyncClient(timeout=10, limits=limits) as raw,
     ):
 
         async def typed_call(token: tuple[str, str | None]) -> None:
@@ -599,7 +599,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "httpx": httpx.__version__,
+        "httpx2": httpx2.__version__,
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
     }
 
@@ -612,7 +612,7 @@ def _verdict(value: float, target: float, *, higher_is_better: bool) -> str:
 def render(results: dict[str, Any]) -> str:
     """The results as one plain-text table."""
     rows: list[tuple[str, ...]] = [
-        ("measure", "provider", "tokencancel", "raw httpx", "ratio", "target")
+        ("measure", "provider", "tokencancel", "raw httpx2", "ratio", "target")
     ]
     for provider, figures in results["latency"].items():
         rows.append(
@@ -791,7 +791,7 @@ def main() -> None:
     print(table)
     print(
         f"\n{results['machine']['cpus']} CPUs ({results['machine']['cpu_model']}), "
-        f"Python {results['machine']['python']}, httpx {results['machine']['httpx']}; "
+        f"Python {results['machine']['python']}, httpx2 {results['machine']['httpx2']}; "
         f"{results['total_seconds']:.0f} s in all; written to {args.output}"
     )
 

@@ -7,19 +7,29 @@ Each client is generated into a scratch folder by the pinned openapi-python-clie
 the pinned ruff with `--isolated` (so no parent ruff config can change the output), stamped with
 a fixed first line, given a `py.typed` marker and a PROVENANCE.toml naming the spec's sha256 and
 the tool versions, and only then swapped in whole, so files the new output lacks disappear too.
+
+openapi-python-client 0.29.1 emits `import httpx`; this project runs on httpx2, httpx's maintained
+continuation with the same API under a new module name. `use_httpx2` rewrites every use of the
+module name `httpx` in the generated code (Python name tokens only: docstrings, comments and
+names such as `httpx_args` stay as the generator wrote them), checks with `ast` that no import of
+`httpx` survives, and the pinned ruff formats the result again. It runs on every generation, so
+the drift check covers it like the generator's own output.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import filecmp
 import hashlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tokenize
 import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,8 +61,8 @@ class Toolchain:
 
 
 def package_name(provider: str) -> str:
-    """Name of the importable package generated for a provider."""
-    return f"{provider}_client"
+    """Name of the importable package generated for a provider (unique to this project)."""
+    return f"tokencancel_{provider}_client"
 
 
 def pinned_versions() -> dict[str, str]:
@@ -135,12 +145,57 @@ def generate_into(provider: str, scratch: Path, tools: Toolchain, tool_dir: Path
             + result.stdout
             + result.stderr
         )
+    for path in sorted(output.rglob("*.py")):
+        path.write_text(use_httpx2(path.read_text(encoding="utf-8"), path), encoding="utf-8")
+    _format(output, tool_dir)
     (output / "py.typed").write_text("", encoding="utf-8")
     for path in sorted(output.rglob("*")):
         if path.is_file() and path.suffix in STAMPED_SUFFIXES:
             path.write_text(GENERATED_HEADER + path.read_text(encoding="utf-8"), encoding="utf-8")
     (output / PROVENANCE_FILE).write_text(provenance_text(provider, tools), encoding="utf-8")
     return output
+
+
+HTTP_MODULE_GENERATED = "httpx"
+HTTP_MODULE_USED = "httpx2"
+
+
+def use_httpx2(source: str, path: Path) -> str:
+    """Return generated `source` with the module name `httpx` replaced by `httpx2`.
+
+    Only NAME tokens are rewritten (`import httpx`, `httpx.Client`, `httpx.Response`), so text in
+    strings and comments and longer names (`httpx_args`, `get_httpx_client`) are untouched.
+    """
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    # Replace from the end, so earlier positions stay valid.
+    lines = source.splitlines(keepends=True)
+    for token in reversed(tokens):
+        if token.type == tokenize.NAME and token.string == HTTP_MODULE_GENERATED:
+            (row, start), (_, end) = token.start, token.end
+            line = lines[row - 1]
+            lines[row - 1] = line[:start] + HTTP_MODULE_USED + line[end:]
+    rewritten = "".join(lines)
+    for node in ast.walk(ast.parse(rewritten, filename=str(path))):
+        imported = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+            else []
+        )
+        if any(name.split(".")[0] == HTTP_MODULE_GENERATED for name in imported):
+            sys.exit(f"{path}: an import of {HTTP_MODULE_GENERATED} survived the httpx2 rewrite")
+    return rewritten
+
+
+def _format(package: Path, tool_dir: Path) -> None:
+    """Sort imports and format the rewritten package with the pinned ruff, as the post-hooks do."""
+    ruff = str(tool_dir / "ruff")
+    for command in (
+        [ruff, "check", "--isolated", "--fix", "--extend-select=I", "--no-cache", "--quiet", "."],
+        [ruff, "format", "--isolated", "--no-cache", "--quiet", "."],
+    ):
+        subprocess.run(command, cwd=package, check=True)
 
 
 def tree_differences(expected: Path, actual: Path) -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""Provider authentication as `httpx.Auth` classes, plus the pure helpers they are built from.
+"""Provider authentication as `httpx2.Auth` classes, plus the pure helpers they are built from.
 
 The contract tests and the sandbox reuse the pure helpers, so client and emulator agree on the
 wire format by construction:
@@ -19,7 +19,7 @@ import string
 import time
 from collections.abc import Callable, Generator
 
-import httpx
+import httpx2
 
 from ._settings import KBankSettings, SolidgateSettings, XenditSettings
 from ._signing import solidgate_signature
@@ -72,7 +72,7 @@ def new_partner_txn_uid() -> str:
     return digits
 
 
-class KBankAuth(httpx.Auth):
+class KBankAuth(httpx2.Auth):
     """Put KBank's credentials in the headers and the JSON body of each request.
 
     The body's `partnerId` and `partnerSecret` are set to the configured values (so headers and
@@ -96,7 +96,9 @@ class KBankAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"KBankAuth(partner_id={self._settings.partner_id!r})"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         """Add the credential headers and complete the body's credential fields."""
         # One assignment per header: `Headers.update` rebuilds a Headers object each time and
         # costs several times as much for the same result.
@@ -105,7 +107,7 @@ class KBankAuth(httpx.Auth):
             headers[name] = value
         yield self._with_completed_body(request)
 
-    def _with_completed_body(self, request: httpx.Request) -> httpx.Request:
+    def _with_completed_body(self, request: httpx2.Request) -> httpx2.Request:
         try:
             body = json.loads(request.content)
         except ValueError:
@@ -136,7 +138,7 @@ class KBankAuth(httpx.Auth):
         content = json.dumps(completed, ensure_ascii=False, separators=(",", ":")).encode()
         headers = request.headers.copy()
         del headers["Content-Length"]
-        return httpx.Request(
+        return httpx2.Request(
             request.method,
             request.url,
             headers=headers,
@@ -145,7 +147,7 @@ class KBankAuth(httpx.Auth):
         )
 
 
-class SolidgateAuth(httpx.Auth):
+class SolidgateAuth(httpx2.Auth):
     """Sign each Solidgate request: `merchant` header and `signature` over the bytes sent."""
 
     requires_request_body = True
@@ -156,8 +158,10 @@ class SolidgateAuth(httpx.Auth):
     def __repr__(self) -> str:
         return "SolidgateAuth(public_key=<hidden>)"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Sign `request.content`, the exact bytes httpx will send."""
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Sign `request.content`, the exact bytes httpx2 will send."""
         request.headers["merchant"] = self._settings.public_key
         request.headers["signature"] = solidgate_signature(
             self._settings.public_key, self._settings.secret_key, request.content
@@ -165,7 +169,7 @@ class SolidgateAuth(httpx.Auth):
         yield request
 
 
-class XenditAuth(httpx.Auth):
+class XenditAuth(httpx2.Auth):
     """HTTP Basic with the secret key as user name, and Xendit's `api-version` header."""
 
     def __init__(self, settings: XenditSettings) -> None:
@@ -174,7 +178,9 @@ class XenditAuth(httpx.Auth):
     def __repr__(self) -> str:
         return "XenditAuth(secret_key=<hidden>)"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         """Add `Authorization` and, unless the caller chose one, `api-version`."""
         request.headers["Authorization"] = self._authorization
         request.headers.setdefault("api-version", XENDIT_API_VERSION)

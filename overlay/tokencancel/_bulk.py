@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import IO, Any, Final, Literal
 
 import attrs
-import httpx
+import httpx2
 
 from ._client import AsyncTokenCancelClient, _ssl_context
 from ._errors import (
@@ -314,7 +314,7 @@ _TraceCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 def _send_tracer(slot: SendSlot, chained: _TraceCallback | None) -> _TraceCallback:
-    """An httpcore trace callback marking `slot` when the request headers start to go out."""
+    """An httpcore2 trace callback marking `slot` when the request headers start to go out."""
 
     async def trace(event: str, info: dict[str, Any]) -> None:
         if event.endswith("send_request_headers.started"):
@@ -325,12 +325,12 @@ def _send_tracer(slot: SendSlot, chained: _TraceCallback | None) -> _TraceCallba
     return trace
 
 
-class _PacedTransport(httpx.AsyncBaseTransport):
+class _PacedTransport(httpx2.AsyncBaseTransport):
     """Passes each request through the limiter first, so retries are paced like first tries."""
 
     def __init__(
         self,
-        inner: httpx.AsyncBaseTransport,
+        inner: httpx2.AsyncBaseTransport,
         limiter: PacingLimiter | None,
         wire_log: _WireLog,
     ) -> None:
@@ -338,7 +338,7 @@ class _PacedTransport(httpx.AsyncBaseTransport):
         self._limiter = limiter
         self._wire_log = wire_log
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         progress = _current_token.get()
         if progress is not None and progress.stop_requested:
             # Ctrl-C came after this token's first try: no retry; the token stays undone.
@@ -361,8 +361,8 @@ class _PacedTransport(httpx.AsyncBaseTransport):
             slot.mark_sent(time.monotonic())
 
     async def _send(
-        self, request: httpx.Request, progress: _TokenProgress | None
-    ) -> httpx.Response:
+        self, request: httpx2.Request, progress: _TokenProgress | None
+    ) -> httpx2.Response:
         if progress is not None:
             progress.attempts += 1
         self._wire_log.record(time.monotonic())
@@ -1005,11 +1005,11 @@ def _settings_from_env(
 
 def _inner_transport(
     settings: KBankSettings | SolidgateSettings | XenditSettings, concurrency: int
-) -> httpx.AsyncBaseTransport:
+) -> httpx2.AsyncBaseTransport:
     """The real network transport, verifying TLS (with KBank's client certificate when set)."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     kbank = settings if isinstance(settings, KBankSettings) else None
-    return httpx.AsyncHTTPTransport(verify=_ssl_context(kbank), limits=limits)
+    return httpx2.AsyncHTTPTransport(verify=_ssl_context(kbank), limits=limits)
 
 
 def open_paced_client(
@@ -1017,7 +1017,7 @@ def open_paced_client(
     *,
     rate: Rate | None,
     concurrency: int,
-    inner: httpx.AsyncBaseTransport | None = None,
+    inner: httpx2.AsyncBaseTransport | None = None,
 ) -> tuple[AsyncTokenCancelClient, _WireLog]:
     """Build a client whose every request goes through a limiter holding `rate`."""
     wire_log = _WireLog()

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NoReturn
 
 import attrs
-import httpx
+import httpx2
 
 from ._bulk import add_bulk_arguments, run_bulk_command
 from ._client import DEFAULT_TIMEOUT, TokenCancelClient
@@ -162,7 +162,7 @@ def _run_cancel(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     timeout = (
         DEFAULT_TIMEOUT
         if args.timeout is None
-        else httpx.Timeout(args.timeout, connect=min(args.timeout, 5.0))
+        else httpx2.Timeout(args.timeout, connect=min(args.timeout, 5.0))
     )
     with TokenCancelClient(
         kbank=settings if isinstance(settings, KBankSettings) else None,

@@ -1,8 +1,8 @@
 """The typed facade: cancel a token at KBank, Solidgate or Xendit, sync or async.
 
 Built on the generated clients: each configured provider gets one generated `Client` whose
-httpx client (one connection pool, reused by every call; see `_http` for why it joins the
-generated request paths to the base URL itself) carries the provider's `httpx.Auth`,
+httpx2 client (one connection pool, reused by every call; see `_http` for why it joins the
+generated request paths to the base URL itself) carries the provider's `httpx2.Auth`,
 the timeout, TLS verification (always on; KBank's client certificate when configured) and a
 response hook that keeps the raw answer, so a body the generated parser chokes on still becomes a
 typed error. Arguments are checked against the spec before anything is sent.
@@ -29,16 +29,18 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import attrs
-import httpx
-import kbank_client
-import solidgate_client
-import xendit_client
-from kbank_client.api.kplus_payment import cancel_token as kbank_cancel
-from kbank_client.models.cancel_token_request import CancelTokenRequest as KBankRequest
-from solidgate_client.api.alternative_payment_methods import cancel_token as solidgate_cancel
-from solidgate_client.models.revoke_token_request import RevokeTokenRequest
-from xendit_client.api.payment_tokens import cancel_token as xendit_cancel
-from xendit_client.models.cancel_token_api_version import CancelTokenApiVersion
+import httpx2
+import tokencancel_kbank_client
+import tokencancel_solidgate_client
+import tokencancel_xendit_client
+from tokencancel_kbank_client.api.kplus_payment import cancel_token as kbank_cancel
+from tokencancel_kbank_client.models.cancel_token_request import CancelTokenRequest as KBankRequest
+from tokencancel_solidgate_client.api.alternative_payment_methods import (
+    cancel_token as solidgate_cancel,
+)
+from tokencancel_solidgate_client.models.revoke_token_request import RevokeTokenRequest
+from tokencancel_xendit_client.api.payment_tokens import cancel_token as xendit_cancel
+from tokencancel_xendit_client.models.cancel_token_api_version import CancelTokenApiVersion
 
 from ._auth import (
     PARTNER_TXN_UID_MAX_LENGTH,
@@ -66,7 +68,7 @@ from ._settings import KBankSettings, SolidgateSettings, XenditSettings
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncTokenCancelClient", "TokenCancelClient"]
 
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+DEFAULT_TIMEOUT = httpx2.Timeout(15.0, connect=5.0)
 """15 s to read or write, 5 s to connect: long enough for a slow provider, short enough to act."""
 
 XENDIT_TOKEN_ID_LENGTH = 39
@@ -76,9 +78,9 @@ _XENDIT_API_VERSION = CancelTokenApiVersion(XENDIT_API_VERSION)
 
 logger = logging.getLogger("tokencancel")
 
-# The last response seen in this task or thread: kept by an httpx response hook, so the raw
+# The last response seen in this task or thread: kept by an httpx2 response hook, so the raw
 # answer is at hand even when the generated parser raises on it.
-_last_response: ContextVar[httpx.Response | None] = ContextVar("_last_response", default=None)
+_last_response: ContextVar[httpx2.Response | None] = ContextVar("_last_response", default=None)
 
 # What the generated parsers raise on a body they cannot read.
 _PARSE_ERRORS = (
@@ -92,12 +94,12 @@ _PARSE_ERRORS = (
 
 # Transport failures after which no answer exists, so sending again is safe (see _retry).
 _NO_ANSWER_ERRORS = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    httpx2.PoolTimeout,
+    httpx2.RemoteProtocolError,
+    httpx2.ReadError,
+    httpx2.WriteError,
 )
 _ENV_HINTS = {
     Provider.KBANK: "KBANK_PARTNER_ID and KBANK_PARTNER_SECRET",
@@ -113,11 +115,11 @@ class _Detailed(Protocol):
     def parsed(self) -> object: ...
 
 
-def _keep_response(response: httpx.Response) -> None:
+def _keep_response(response: httpx2.Response) -> None:
     _last_response.set(response)
 
 
-async def _keep_response_async(response: httpx.Response) -> None:
+async def _keep_response_async(response: httpx2.Response) -> None:
     _last_response.set(response)
 
 
@@ -149,14 +151,14 @@ def _default_ssl_context() -> ssl.SSLContext:
     Building one loads the CA bundle, which costs more than a request to a local server; an
     SSLContext is safe to share between connections and threads.
     """
-    return httpx.create_ssl_context()
+    return httpx2.create_ssl_context()
 
 
 def _ssl_context(settings: KBankSettings | None) -> ssl.SSLContext:
     """Return a verifying TLS context, with KBank's client certificate when configured."""
     if settings is None or settings.client_cert is None:
         return _default_ssl_context()
-    context = httpx.create_ssl_context()
+    context = httpx2.create_ssl_context()
     try:
         context.load_cert_chain(settings.client_cert, settings.client_key)
     except (OSError, ssl.SSLError) as exc:
@@ -195,14 +197,14 @@ class _FacadeBase:
         solidgate: SolidgateSettings | None,
         xendit: XenditSettings | None,
         *,
-        timeout: float | httpx.Timeout,
+        timeout: float | httpx2.Timeout,
         retry: RetryPolicy,
     ) -> None:
         install_log_redaction()
         self._kbank_settings = kbank
         self._solidgate_settings = solidgate
         self._xendit_settings = xendit
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
         self._retry = retry
         self._rng = random.Random()  # noqa: S311 -- jitter, not cryptography
 
@@ -221,7 +223,7 @@ class _FacadeBase:
         return tuple(provider for provider, value in settings.items() if value is not None)
 
     def _httpx_args(
-        self, auth: httpx.Auth, settings: KBankSettings | SolidgateSettings | XenditSettings
+        self, auth: httpx2.Auth, settings: KBankSettings | SolidgateSettings | XenditSettings
     ) -> dict[str, Any]:
         kbank = settings if isinstance(settings, KBankSettings) else None
         return {
@@ -311,16 +313,16 @@ class _FacadeBase:
         return chosen
 
     def _attempt_failed(
-        self, operation: _Operation, exc: Exception, response: httpx.Response | None
+        self, operation: _Operation, exc: Exception, response: httpx2.Response | None
     ) -> TokenCancelError:
-        """Map an httpx failure to a typed error, marking the ones that are safe to retry."""
+        """Map an httpx2 failure to a typed error, marking the ones that are safe to retry."""
         name = operation.provider.display_name
         facts: dict[str, Any] = {
             "provider": operation.provider,
             "request_id": operation.request_id,
         }
-        if isinstance(exc, httpx.TimeoutException):
-            safe = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+        if isinstance(exc, httpx2.TimeoutException):
+            safe = isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout)
             phase = "connecting to" if safe else "waiting for"
             return RequestTimeoutError(
                 f"timed out {phase} {name} ({type(exc).__name__})", retryable=safe, **facts
@@ -331,7 +333,7 @@ class _FacadeBase:
                 http_status=response.status_code,
                 **facts,
             )
-        if isinstance(exc, httpx.DecodingError):
+        if isinstance(exc, httpx2.DecodingError):
             return UnexpectedResponseError(f"undecodable answer from {name}", **facts)
         return TransportError(
             f"no answer from {name}: {type(exc).__name__}: {exc}",
@@ -342,7 +344,7 @@ class _FacadeBase:
     def _result(self, operation: _Operation, parsed: object, attempt: int) -> CancelResult:
         response = _last_response.get()
         _last_response.set(None)  # do not keep the body alive until the next call
-        if response is None:  # pragma: no cover -- the hook runs for every response httpx returns
+        if response is None:  # pragma: no cover -- the hook runs for every response httpx2 returns
             raise UnexpectedResponseError("no answer was recorded", provider=operation.provider)
         answer = Answer(
             status=response.status_code,
@@ -403,10 +405,10 @@ class TokenCancelClient(_FacadeBase):
         kbank: KBank settings, or None if KBank is not used.
         solidgate: Solidgate settings, or None.
         xendit: Xendit settings, or None.
-        timeout: Seconds, or an `httpx.Timeout`; default 15 s read/write, 5 s connect.
+        timeout: Seconds, or an `httpx2.Timeout`; default 15 s read/write, 5 s connect.
         retry: When and how often to retry (see `RetryPolicy`).
-        transport: An httpx transport for every provider (e.g. `httpx.MockTransport` in tests).
-        limits: Connection-pool limits per provider (httpx's defaults when None).
+        transport: An httpx2 transport for every provider (e.g. `httpx2.MockTransport` in tests).
+        limits: Connection-pool limits per provider (httpx2's defaults when None).
         sleep: How to wait between attempts (tests pass a recorder instead of `time.sleep`).
     """
 
@@ -416,10 +418,10 @@ class TokenCancelClient(_FacadeBase):
         solidgate: SolidgateSettings | None = None,
         xendit: XenditSettings | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 -- frozen, so one shared default is safe
-        transport: httpx.BaseTransport | None = None,
-        limits: httpx.Limits | None = None,
+        transport: httpx2.BaseTransport | None = None,
+        limits: httpx2.Limits | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(kbank, solidgate, xendit, timeout=timeout, retry=retry)
@@ -429,19 +431,23 @@ class TokenCancelClient(_FacadeBase):
             extra["transport"] = transport
         if limits is not None:
             extra["limits"] = limits
-        self._kbank: kbank_client.Client | None = None
-        self._solidgate: solidgate_client.Client | None = None
-        self._xendit: xendit_client.Client | None = None
+        self._kbank: tokencancel_kbank_client.Client | None = None
+        self._solidgate: tokencancel_solidgate_client.Client | None = None
+        self._xendit: tokencancel_xendit_client.Client | None = None
         if kbank is not None:
-            self._kbank = kbank_client.Client(base_url=kbank.base_url).set_httpx_client(
+            self._kbank = tokencancel_kbank_client.Client(base_url=kbank.base_url).set_httpx_client(
                 JoiningClient(**self._httpx_args(KBankAuth(kbank), kbank), **extra)
             )
         if solidgate is not None:
-            self._solidgate = solidgate_client.Client(base_url=solidgate.base_url).set_httpx_client(
+            self._solidgate = tokencancel_solidgate_client.Client(
+                base_url=solidgate.base_url
+            ).set_httpx_client(
                 JoiningClient(**self._httpx_args(SolidgateAuth(solidgate), solidgate), **extra)
             )
         if xendit is not None:
-            self._xendit = xendit_client.Client(base_url=xendit.base_url).set_httpx_client(
+            self._xendit = tokencancel_xendit_client.Client(
+                base_url=xendit.base_url
+            ).set_httpx_client(
                 JoiningClient(**self._httpx_args(XenditAuth(xendit), xendit), **extra)
             )
 
@@ -450,10 +456,10 @@ class TokenCancelClient(_FacadeBase):
         cls,
         env: Mapping[str, str] = os.environ,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 -- frozen
-        transport: httpx.BaseTransport | None = None,
-        limits: httpx.Limits | None = None,
+        transport: httpx2.BaseTransport | None = None,
+        limits: httpx2.Limits | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> Self:
         """Configure every provider whose variables are set (see the README for the names)."""
@@ -564,7 +570,7 @@ class TokenCancelClient(_FacadeBase):
         parsed: object = None
         try:
             parsed = send().parsed
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise self._attempt_failed(operation, exc, _last_response.get()) from exc
         except _PARSE_ERRORS:
             if _last_response.get() is None:
@@ -587,10 +593,10 @@ class AsyncTokenCancelClient(_FacadeBase):
         solidgate: SolidgateSettings | None = None,
         xendit: XenditSettings | None = None,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 -- frozen
-        transport: httpx.AsyncBaseTransport | None = None,
-        limits: httpx.Limits | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        limits: httpx2.Limits | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         super().__init__(kbank, solidgate, xendit, timeout=timeout, retry=retry)
@@ -600,21 +606,25 @@ class AsyncTokenCancelClient(_FacadeBase):
             extra["transport"] = transport
         if limits is not None:
             extra["limits"] = limits
-        self._kbank: kbank_client.Client | None = None
-        self._solidgate: solidgate_client.Client | None = None
-        self._xendit: xendit_client.Client | None = None
+        self._kbank: tokencancel_kbank_client.Client | None = None
+        self._solidgate: tokencancel_solidgate_client.Client | None = None
+        self._xendit: tokencancel_xendit_client.Client | None = None
         if kbank is not None:
-            self._kbank = kbank_client.Client(base_url=kbank.base_url).set_async_httpx_client(
+            self._kbank = tokencancel_kbank_client.Client(
+                base_url=kbank.base_url
+            ).set_async_httpx_client(
                 JoiningAsyncClient(**self._httpx_args(KBankAuth(kbank), kbank), **extra)
             )
         if solidgate is not None:
-            self._solidgate = solidgate_client.Client(
+            self._solidgate = tokencancel_solidgate_client.Client(
                 base_url=solidgate.base_url
             ).set_async_httpx_client(
                 JoiningAsyncClient(**self._httpx_args(SolidgateAuth(solidgate), solidgate), **extra)
             )
         if xendit is not None:
-            self._xendit = xendit_client.Client(base_url=xendit.base_url).set_async_httpx_client(
+            self._xendit = tokencancel_xendit_client.Client(
+                base_url=xendit.base_url
+            ).set_async_httpx_client(
                 JoiningAsyncClient(**self._httpx_args(XenditAuth(xendit), xendit), **extra)
             )
 
@@ -623,10 +633,10 @@ class AsyncTokenCancelClient(_FacadeBase):
         cls,
         env: Mapping[str, str] = os.environ,
         *,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 -- frozen
-        transport: httpx.AsyncBaseTransport | None = None,
-        limits: httpx.Limits | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        limits: httpx2.Limits | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Self:
         """Configure every provider whose variables are set (see the README for the names)."""
@@ -738,7 +748,7 @@ class AsyncTokenCancelClient(_FacadeBase):
         parsed: object = None
         try:
             parsed = (await send()).parsed
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise self._attempt_failed(operation, exc, _last_response.get()) from exc
         except _PARSE_ERRORS:
             if _last_response.get() is None:

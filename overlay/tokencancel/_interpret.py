@@ -42,12 +42,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-import httpx
-from kbank_client.models.cancel_token_response import CancelTokenResponse as KBankResponse
-from solidgate_client.models.revoke_token_accepted import RevokeTokenAccepted
-from solidgate_client.models.revoke_token_failed import RevokeTokenFailed
-from xendit_client.models.bad_request_error import BadRequestError as XenditBadRequest
-from xendit_client.models.payment_token import PaymentToken
+import httpx2
+from tokencancel_kbank_client.models.cancel_token_response import (
+    CancelTokenResponse as KBankResponse,
+)
+from tokencancel_solidgate_client.models.revoke_token_accepted import RevokeTokenAccepted
+from tokencancel_solidgate_client.models.revoke_token_failed import RevokeTokenFailed
+from tokencancel_xendit_client.models.bad_request_error import BadRequestError as XenditBadRequest
+from tokencancel_xendit_client.models.payment_token import PaymentToken
 
 from ._errors import (
     AuthenticationError,
@@ -74,7 +76,7 @@ class Answer:
     """What came back for one request: status, headers, bytes, and the generated parse if any."""
 
     status: int
-    headers: httpx.Headers
+    headers: httpx2.Headers
     body: bytes
     parsed: object | None
 
@@ -336,7 +338,7 @@ def _interpret_xendit(context: _Context) -> Verdict:
     answer = context.answer
     data = _json_object(answer)
     code = _text(data.get("error_code")) if data else None
-    if answer.status == httpx.codes.OK:
+    if answer.status == httpx2.codes.OK:
         if data is None:
             raise context.unexpected(_describe_body(answer))
         state = _text(data.get("status"))
@@ -346,7 +348,7 @@ def _interpret_xendit(context: _Context) -> Verdict:
             return context.verdict(CancelOutcome.ALREADY_INACTIVE, state, PaymentToken)
         raise context.unexpected(f"the token's status after cancelling is {state!r}")
     detail = _xendit_detail(data)  # only refusals carry one
-    if answer.status == httpx.codes.BAD_REQUEST:
+    if answer.status == httpx2.codes.BAD_REQUEST:
         if code is None:
             raise context.unexpected(f"no error code, {_describe_body(answer)}")
         if code == "INACTIVE_PAYMENT_REQUEST":
@@ -358,14 +360,14 @@ def _interpret_xendit(context: _Context) -> Verdict:
         raise context.fail(
             ProviderInvalidRequestError, _with_detail("invalid request", detail), code=code
         )
-    if answer.status == httpx.codes.TOO_MANY_REQUESTS:
+    if answer.status == httpx2.codes.TOO_MANY_REQUESTS:
         raise context.rate_limited(
             _with_detail("rate limited", detail),
             code=code,
             reset_after=_seconds(answer.headers.get("rate-limit-reset"))
             or _seconds(answer.headers.get("retry-after")),
         )
-    if answer.status == httpx.codes.SERVICE_UNAVAILABLE:
+    if answer.status == httpx2.codes.SERVICE_UNAVAILABLE:
         raise context.fail(
             ProviderServerError, _with_detail("unavailable", detail), code=code, retryable=True
         )
@@ -403,7 +405,7 @@ def _body_of_ok_answer(context: _Context) -> dict[str, Any]:
     """
     _common_status_errors(context)
     answer = context.answer
-    if answer.status != httpx.codes.OK:
+    if answer.status != httpx2.codes.OK:
         name = context.provider.display_name
         raise context.unexpected(f"an HTTP status {name} does not send (it answers 200)")
     data = _json_object(answer)
@@ -415,7 +417,7 @@ def _body_of_ok_answer(context: _Context) -> dict[str, Any]:
 def _common_status_errors(context: _Context) -> None:
     """Map the statuses every provider may send outside its docs: 429 and 503, both retried."""
     answer = context.answer
-    if answer.status == httpx.codes.TOO_MANY_REQUESTS:
+    if answer.status == httpx2.codes.TOO_MANY_REQUESTS:
         data = _json_object(answer)
         error = data.get("error") if data else None
         code = _text(error.get("code")) if isinstance(error, dict) else None
@@ -427,7 +429,7 @@ def _common_status_errors(context: _Context) -> None:
             code=code,
             reset_after=_seconds(answer.headers.get("retry-after")),
         )
-    if answer.status == httpx.codes.SERVICE_UNAVAILABLE:
+    if answer.status == httpx2.codes.SERVICE_UNAVAILABLE:
         raise context.fail(
             ProviderServerError,
             f"{context.provider.display_name} is temporarily unavailable",

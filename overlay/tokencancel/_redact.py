@@ -5,13 +5,13 @@ Three layers, because a secret can reach text by more than one road:
 - every configured secret value (and the forms derived from it, such as Xendit's Basic
   credential) is registered here when settings are created, and replaced wherever it appears;
 - header-shaped text naming a credential header (``authorization``, ``signature``,
-  ``partner-secret``, ``merchant``...) has its value replaced, which covers httpcore's DEBUG
+  ``partner-secret``, ``merchant``...) has its value replaced, which covers httpcore2's DEBUG
   trace of response headers even when a hostile server echoes a credential back;
 - anything shaped like a Solidgate signature (172 base64 characters) is replaced, since each
   request has its own signature and they cannot all be registered.
 
-`install_log_redaction()` attaches the filter to this package's logger and to httpx's and
-httpcore's, whose DEBUG output a user may switch on.
+`install_log_redaction()` attaches the filter to this package's logger and to httpx2's and
+httpcore2's, whose DEBUG output a user may switch on.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _SENSITIVE_NAMES = (
     r"authorization|proxy-authorization|signature|partner-secret|partnersecret|partner_secret"
     r"|merchant|secret[-_]?key|cookie|set-cookie|x-api-key"
 )
-# httpcore logs response headers as a list of byte-string pairs: (b'Name', b'value').
+# httpcore2 logs response headers as a list of byte-string pairs: (b'Name', b'value').
 _HEADER_TUPLE = re.compile(
     rf"""(\(b?['"](?:{_SENSITIVE_NAMES})['"],\s*b?['"])([^'"]*)(['"]\))""", re.IGNORECASE
 )
@@ -62,13 +62,13 @@ _secret_pattern: re.Pattern[str] | None = None
 
 _LOGGERS_TO_FILTER = (
     "tokencancel",
-    "httpx",
-    "httpcore",
-    "httpcore.connection",
-    "httpcore.http11",
-    "httpcore.http2",
-    "httpcore.proxy",
-    "httpcore.socks",
+    "httpx2",
+    "httpcore2",
+    "httpcore2.connection",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "httpcore2.proxy",
+    "httpcore2.socks",
     "hpack",
 )
 
@@ -131,7 +131,7 @@ def redacting_filter() -> logging.Filter:
 
 
 def install_log_redaction() -> None:
-    """Attach the redacting filter to this package's, httpx's and httpcore's loggers (once)."""
+    """Attach the redacting filter to this package's, httpx2's and httpcore2's loggers (once)."""
     for name in _LOGGERS_TO_FILTER:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

@@ -7,11 +7,13 @@ from enum import StrEnum
 from typing import Any
 
 import attrs
-from kbank_client.models.cancel_token_response import CancelTokenResponse as KBankResponse
-from solidgate_client.models.revoke_token_accepted import RevokeTokenAccepted
-from solidgate_client.models.revoke_token_failed import RevokeTokenFailed
-from xendit_client.models.bad_request_error import BadRequestError as XenditBadRequest
-from xendit_client.models.payment_token import PaymentToken
+from tokencancel_kbank_client.models.cancel_token_response import (
+    CancelTokenResponse as KBankResponse,
+)
+from tokencancel_solidgate_client.models.revoke_token_accepted import RevokeTokenAccepted
+from tokencancel_solidgate_client.models.revoke_token_failed import RevokeTokenFailed
+from tokencancel_xendit_client.models.bad_request_error import BadRequestError as XenditBadRequest
+from tokencancel_xendit_client.models.payment_token import PaymentToken
 
 from ._provider import Provider
 

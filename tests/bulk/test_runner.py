@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from tokencancel import Provider, XenditSettings
 from tokencancel._bulk import InputRecord, open_paced_client, run_bulk
@@ -15,8 +15,8 @@ from tokencancel._bulk import InputRecord, open_paced_client, run_bulk
 _CANCELED = json.dumps({"payment_token_id": "x", "status": "CANCELED"}).encode()
 
 
-def _answer(_request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, content=_CANCELED, headers={"Content-Type": "application/json"})
+def _answer(_request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(200, content=_CANCELED, headers={"Content-Type": "application/json"})
 
 
 @pytest.mark.timeout(30)  # without the fix, workers waited forever for input that never came
@@ -33,7 +33,7 @@ def test_an_input_read_error_stops_the_run_cleanly(tmp_path: Path) -> None:
     async def scenario() -> int:
         settings = XenditSettings(secret_key="xnd_development_test", base_url="http://127.0.0.1:9")
         client, wire_log = open_paced_client(
-            settings, rate=None, concurrency=2, inner=httpx.MockTransport(_answer)
+            settings, rate=None, concurrency=2, inner=httpx2.MockTransport(_answer)
         )
         async with client:
             summary = await run_bulk(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import schemathesis
 import yaml
 from hypothesis import strategies as st
@@ -109,13 +109,13 @@ class AnsweringClient:
                 "api_pk_contract_0001", "api_sk_contract_0001", base_url=f"{base}/api"
             ),
             xendit=XenditSettings("xnd_development_contract_0001", base_url=base),
-            transport=httpx.MockTransport(self._respond),
+            transport=httpx2.MockTransport(self._respond),
             retry=RetryPolicy(max_attempts=1),
             sleep=lambda _seconds: None,
         )
 
-    def _respond(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
+    def _respond(self, request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
             self.answer.status, content=self.answer.content, headers=self.answer.headers
         )
 

@@ -12,7 +12,7 @@ authenticates exactly as the client does:
 - Solidgate: the auth provider sets `merchant` and a placeholder `signature`; `before_call` hands
   requests an auth object that replaces the placeholder with the signature of the prepared body,
   the exact bytes that go on the wire (requests serialises JSON with spaces and ASCII escapes;
-  httpx does not, so only the sent bytes can be signed). A case without the placeholder (its
+  httpx2 does not, so only the sent bytes can be signed). A case without the placeholder (its
   signature removed or garbled by the fuzzer) is sent unsigned.
 - Xendit: the auth provider sets the overlay's HTTP Basic `Authorization`.
 

@@ -1,7 +1,7 @@
 """Client side of the contract: every answer a spec allows ends in a result or a typed error.
 
 Hypothesis draws response bodies valid against every response schema of each spec and feeds
-them, over httpx, through the generated client and the overlay.
+them, over httpx2, through the generated client and the overlay.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import jsonschema
 import pytest
 from contract_clients import (
@@ -86,8 +86,8 @@ def test_generated_clients_parse_every_schema_valid_answer(provider: str, status
     @given(body=_STRATEGIES[provider][status])
     def property_holds(body: Any) -> None:
         content = json.dumps(body).encode()
-        transport = httpx.MockTransport(
-            lambda _request: httpx.Response(
+        transport = httpx2.MockTransport(
+            lambda _request: httpx2.Response(
                 status, content=content, headers={"Content-Type": "application/json"}
             )
         )
@@ -98,12 +98,14 @@ def test_generated_clients_parse_every_schema_valid_answer(provider: str, status
     property_holds()
 
 
-def _kbank(transport: httpx.MockTransport) -> Any:
-    import kbank_client  # noqa: PLC0415
-    from kbank_client.api.kplus_payment import cancel_token  # noqa: PLC0415
-    from kbank_client.models import CancelTokenRequest  # noqa: PLC0415
+def _kbank(transport: httpx2.MockTransport) -> Any:
+    import tokencancel_kbank_client  # noqa: PLC0415
+    from tokencancel_kbank_client.api.kplus_payment import cancel_token  # noqa: PLC0415
+    from tokencancel_kbank_client.models import CancelTokenRequest  # noqa: PLC0415
 
-    client = kbank_client.Client(base_url="http://127.0.0.1", httpx_args={"transport": transport})
+    client = tokencancel_kbank_client.Client(
+        base_url="http://127.0.0.1", httpx_args={"transport": transport}
+    )
     body = CancelTokenRequest(
         partner_txn_uid="RGH001030118001",
         partner_id="KP2XXX000033159",
@@ -115,12 +117,12 @@ def _kbank(transport: httpx.MockTransport) -> Any:
     return cancel_token.sync_detailed(client=client, body=body)
 
 
-def _solidgate(transport: httpx.MockTransport) -> Any:
-    import solidgate_client  # noqa: PLC0415
-    from solidgate_client.api.alternative_payment_methods import cancel_token  # noqa: PLC0415
-    from solidgate_client.models import RevokeTokenRequest  # noqa: PLC0415
+def _solidgate(transport: httpx2.MockTransport) -> Any:
+    import tokencancel_solidgate_client  # noqa: PLC0415
+    from tokencancel_solidgate_client.api.alternative_payment_methods import cancel_token  # noqa: PLC0415
+    from tokencancel_solidgate_client.models import RevokeTokenRequest  # noqa: PLC0415
 
-    client = solidgate_client.Client(
+    client = tokencancel_solidgate_client.Client(
         base_url="http://127.0.0.1", httpx_args={"transport": transport}
     )
     return cancel_token.sync_detailed(
@@ -128,11 +130,13 @@ def _solidgate(transport: httpx.MockTransport) -> Any:
     )
 
 
-def _xendit(transport: httpx.MockTransport) -> Any:
-    import xendit_client  # noqa: PLC0415
-    from xendit_client.api.payment_tokens import cancel_token  # noqa: PLC0415
+def _xendit(transport: httpx2.MockTransport) -> Any:
+    import tokencancel_xendit_client  # noqa: PLC0415
+    from tokencancel_xendit_client.api.payment_tokens import cancel_token  # noqa: PLC0415
 
-    client = xendit_client.Client(base_url="http://127.0.0.1", httpx_args={"transport": transport})
+    client = tokencancel_xendit_client.Client(
+        base_url="http://127.0.0.1", httpx_args={"transport": transport}
+    )
     return cancel_token.sync_detailed("pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1", client=client)
 
 

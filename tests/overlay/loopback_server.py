@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 that records each request and answers from a script.
 
 The overlay's tests talk to it over real sockets, so what they assert about the wire (method,
-path, headers, exact body bytes) is what httpx actually sent, and hostile answers (HTML pages,
+path, headers, exact body bytes) is what httpx2 actually sent, and hostile answers (HTML pages,
 truncated bodies, slow answers, connection resets) reach the client the way a network delivers
 them.
 """
@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
-import httpx
+import httpx2
 from tokencancel import RetryPolicy
 
 # Credentials from the providers' own examples (PROVIDERS.md); fake by construction.
@@ -164,4 +164,4 @@ class SleepRecorder:
 
 
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=5.0, jitter=0.0)
-SHORT_TIMEOUT = httpx.Timeout(2.0)
+SHORT_TIMEOUT = httpx2.Timeout(2.0)

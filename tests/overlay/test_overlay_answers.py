@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -230,13 +230,13 @@ def test_an_answer_cut_short_is_an_unexpected_response(server, client, provider)
     with pytest.raises(UnexpectedResponseError) as caught:
         cancel(client, provider)
     assert caught.value.http_status == 200
-    assert caught.value.raw_body == b""  # httpx keeps no partial body
+    assert caught.value.raw_body == b""  # httpx2 keeps no partial body
     assert "cut short" in str(caught.value)
     assert len(server.requests) == 1
 
 
 def test_undecodable_content_encoding_is_an_unexpected_response(server, single):
-    """A body that claims gzip but is not gzip is a typed error, not httpx's DecodingError."""
+    """A body that claims gzip but is not gzip is a typed error, not httpx2's DecodingError."""
     server.script(
         Reply(
             200, b"not gzip", (("Content-Type", "application/json"), ("Content-Encoding", "gzip"))
@@ -595,7 +595,7 @@ def test_a_slow_server_past_the_timeout_is_a_timeout_error(server, xendit_settin
     server.script(Reply(200, b'{"status":"CANCELED"}', delay=1.5))
     with (
         TokenCancelClient(
-            xendit=xendit_settings, timeout=httpx.Timeout(0.3), sleep=sleeps
+            xendit=xendit_settings, timeout=httpx2.Timeout(0.3), sleep=sleeps
         ) as token_client,
         pytest.raises(RequestTimeoutError) as caught,
     ):
@@ -621,15 +621,15 @@ SHAPED = st.dictionaries(INTERESTING_KEYS, JSON_VALUES, max_size=4)
 
 
 @pytest.fixture(scope="module")
-def mock_answers() -> Iterator[tuple[TokenCancelClient, list[httpx.Response]]]:
+def mock_answers() -> Iterator[tuple[TokenCancelClient, list[httpx2.Response]]]:
     """A client whose transport answers with whatever response the test puts in the list."""
-    answers: list[httpx.Response] = []
+    answers: list[httpx2.Response] = []
     with TokenCancelClient(
         KBankSettings("KP1", "secret-1"),
         SolidgateSettings("api_pk_x", "api_sk_x"),
         XenditSettings("xnd_development_x"),
         retry=NO_RETRY,
-        transport=httpx.MockTransport(lambda _: answers[-1]),
+        transport=httpx2.MockTransport(lambda _: answers[-1]),
     ) as token_client:
         yield token_client, answers
 
@@ -645,7 +645,7 @@ def test_no_answer_escapes_the_error_tree(mock_answers, provider, status, body):
     token_client, answers = mock_answers
     content = json.dumps(body).encode()
     answers.append(
-        httpx.Response(status, content=content, headers={"Content-Type": "application/json"})
+        httpx2.Response(status, content=content, headers={"Content-Type": "application/json"})
     )
     outcome: CancelResult | TokenCancelError
     try:

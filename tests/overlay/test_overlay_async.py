@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
+import httpx2
 import pytest
 from loopback_server import (
     FAST_RETRY,
@@ -131,7 +131,7 @@ def test_concurrent_cancels_share_one_pool(
     server.script(
         *[json_reply(200, {"status": "CANCELED", "reference_id": str(n)}) for n in range(calls + 3)]
     )
-    limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
+    limits = httpx2.Limits(max_connections=8, max_keepalive_connections=8)
 
     async def scenario():
         async with make_client(None, None, xendit_settings, sleeps, limits=limits) as client:

@@ -1,4 +1,4 @@
-"""Provider authentication: the pure helpers and the httpx.Auth classes, in isolation."""
+"""Provider authentication: the pure helpers and the httpx2.Auth classes, in isolation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 import json
 import re
 
-import httpx
+import httpx2
 import pytest
 from loopback_server import (
     KBANK_PARTNER_ID,
@@ -45,8 +45,8 @@ VECTORS = [
 ]
 
 
-def _run_auth(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
-    """The request an httpx.Auth sends for `request`, as httpx would drive it."""
+def _run_auth(auth: httpx2.Auth, request: httpx2.Request) -> httpx2.Request:
+    """The request an httpx2.Auth sends for `request`, as httpx2 would drive it."""
     request.read()
     flow = auth.sync_auth_flow(request)
     return next(flow)
@@ -56,7 +56,7 @@ def _run_auth(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
 def test_solidgate_auth_signs_the_published_vectors(public_key, secret_key, body, expected):
     """SolidgateAuth puts the published signature and the public key on a request with that body."""
     settings = SolidgateSettings(public_key, secret_key)
-    request = httpx.Request("POST", "https://gate.solidgate.com/api/x", content=body)
+    request = httpx2.Request("POST", "https://gate.solidgate.com/api/x", content=body)
     sent = _run_auth(SolidgateAuth(settings), request)
     assert sent.headers["signature"] == expected
     assert sent.headers["merchant"] == public_key
@@ -67,7 +67,9 @@ def test_solidgate_auth_signs_the_bytes_sent_not_a_reserialisation():
     """A body with spaces and reordered keys is signed as is: Solidgate does not canonicalise."""
     settings = SolidgateSettings(SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY)
     body = b'{ "token" : "abc",  "extra": 1 }'
-    sent = _run_auth(SolidgateAuth(settings), httpx.Request("POST", "https://x.test", content=body))
+    sent = _run_auth(
+        SolidgateAuth(settings), httpx2.Request("POST", "https://x.test", content=body)
+    )
     assert sent.headers["signature"] == solidgate_signature(
         SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY, body
     )
@@ -83,7 +85,7 @@ def test_xendit_authorization_is_basic_with_an_empty_password():
 def test_xendit_auth_sets_authorization_and_api_version():
     """XenditAuth adds Basic auth and api-version 2024-11-11."""
     auth = XenditAuth(XenditSettings(XENDIT_SECRET_KEY))
-    sent = _run_auth(auth, httpx.Request("POST", "https://api.xendit.co/v3/x"))
+    sent = _run_auth(auth, httpx2.Request("POST", "https://api.xendit.co/v3/x"))
     assert sent.headers["authorization"] == xendit_authorization(XENDIT_SECRET_KEY)
     assert sent.headers["api-version"] == "2024-11-11"
 
@@ -101,7 +103,7 @@ def test_kbank_auth_completes_a_bare_body():
     """KBankAuth fills credentials, requestDt (now) and a fresh partnerTxnUid into the body."""
     settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET)
     auth = KBankAuth(settings, clock=lambda: 1519630776.9, new_txn_uid=lambda: "RGH001030118001")
-    request = httpx.Request("POST", "https://x.test", json={"tokenId": "T", "reference1": "R"})
+    request = httpx2.Request("POST", "https://x.test", json={"tokenId": "T", "reference1": "R"})
     sent = _run_auth(auth, request)
     assert json.loads(sent.content) == {
         "tokenId": "T",
@@ -121,7 +123,7 @@ def test_kbank_auth_keeps_the_callers_partner_txn_uid_and_overrides_wrong_creden
     settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET)
     auth = KBankAuth(settings, clock=lambda: 1.0)
     body = {"partnerTxnUid": "MINE", "partnerId": "other", "partnerSecret": "wrong"}
-    sent = _run_auth(auth, httpx.Request("POST", "https://x.test", json=body))
+    sent = _run_auth(auth, httpx2.Request("POST", "https://x.test", json=body))
     sent_body = json.loads(sent.content)
     assert sent_body["partnerTxnUid"] == "MINE"
     assert sent_body["partnerId"] == KBANK_PARTNER_ID
@@ -131,7 +133,7 @@ def test_kbank_auth_keeps_the_callers_partner_txn_uid_and_overrides_wrong_creden
 def test_kbank_auth_leaves_a_non_json_body_alone():
     """A body that is not a JSON object goes out untouched, with the credential headers."""
     settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET)
-    sent = _run_auth(KBankAuth(settings), httpx.Request("POST", "https://x.test", content=b"[1"))
+    sent = _run_auth(KBankAuth(settings), httpx2.Request("POST", "https://x.test", content=b"[1"))
     assert sent.content == b"[1"
     assert sent.headers["partner-id"] == KBANK_PARTNER_ID
 

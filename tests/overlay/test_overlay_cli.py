@@ -249,12 +249,12 @@ def test_cancel_help_names_the_environment(capsys):
 
 
 def test_verbose_logs_debug_with_secrets_redacted(server, env, capsys):
-    """-v shows httpx and httpcore debug lines on stderr, with every credential redacted."""
+    """-v shows httpx2 and httpcore2 debug lines on stderr, with every credential redacted."""
     echoed = (("Authorization", xendit_authorization(XENDIT_SECRET_KEY)),)
     server.script(json_reply(200, {"status": "CANCELED"}, *echoed))
     code, out, err = run(["cancel", "xendit", XENDIT_TOKEN, "-v"], env, capsys)
     assert code == 0
-    assert "DEBUG httpcore" in err
+    assert "DEBUG httpcore2" in err
     assert "HTTP Request: POST" in err
     assert "[REDACTED]" in err
     assert json.loads(out)["outcome"] == "cancelled"

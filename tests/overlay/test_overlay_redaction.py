@@ -1,4 +1,4 @@
-"""No secret in logs (at every level, httpx and httpcore included), reprs or exception text.
+"""No secret in logs (at every level, httpx2 and httpcore2 included), reprs or exception text.
 
 The server here is hostile on purpose: it echoes every credential back in response headers and
 in error messages, so a log line or an exception that repeats what the provider said would leak.
@@ -100,7 +100,7 @@ def test_no_secret_in_logs_or_errors_at_any_level(
         assert_clean(repr(error))
         assert_clean(error.message)
     if level == logging.DEBUG:
-        # The httpcore trace of response headers was emitted, and arrived redacted.
+        # The httpcore2 trace of response headers was emitted, and arrived redacted.
         assert "receive_response_headers.complete" in caplog.text
         assert "[REDACTED]" in caplog.text
     if level <= logging.WARNING:

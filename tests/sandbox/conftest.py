@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from sandbox_helpers import ProviderCalls
 from tokencancel_sandbox import Sandbox, SandboxConfig
@@ -40,13 +40,13 @@ def sandbox(_running_sandbox: Sandbox) -> Sandbox:
 
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    """A plain httpx client (keep-alive, short timeout)."""
-    with httpx.Client(timeout=10.0) as client:
+def http() -> Iterator[httpx2.Client]:
+    """A plain httpx2 client (keep-alive, short timeout)."""
+    with httpx2.Client(timeout=10.0) as client:
         yield client
 
 
 @pytest.fixture
-def calls(sandbox: Sandbox, http: httpx.Client) -> ProviderCalls:
+def calls(sandbox: Sandbox, http: httpx2.Client) -> ProviderCalls:
     """Raw provider calls against the `sandbox` fixture."""
     return ProviderCalls(sandbox, http)

@@ -1,6 +1,6 @@
 """Raw provider calls and an independent spec check, shared by the sandbox tests.
 
-The calls use httpx and `tokencancel._signing` only, so these tests do not depend on the
+The calls use httpx2 and `tokencancel._signing` only, so these tests do not depend on the
 overlay's client. Answers are checked with openapi-core's own response validator, not with the
 sandbox's compiled validators.
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.response import V31ResponseValidator
@@ -34,7 +34,7 @@ _SPEC_REQUESTS = {
 class ProviderCalls:
     """Raw provider calls against a sandbox, with valid credentials unless told otherwise."""
 
-    def __init__(self, sandbox: Sandbox, http: httpx.Client) -> None:
+    def __init__(self, sandbox: Sandbox, http: httpx2.Client) -> None:
         self.sandbox = sandbox
         self.http = http
         self.credentials = sandbox.credentials
@@ -48,7 +48,7 @@ class ProviderCalls:
         auth: tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """POST /v3/payment_tokens/{id}/cancel with Basic auth and api-version."""
         sent_headers = {"api-version": "2024-11-11", **(headers or {})}
         return self.http.post(
@@ -90,7 +90,7 @@ class ProviderCalls:
         raw: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """POST /kplus/payment/cancel-token; `body`/`raw` replace the valid body."""
         content = (
             raw
@@ -118,7 +118,7 @@ class ProviderCalls:
         signature: str | None = None,
         secret_key: str | None = None,
         timeout: float | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """POST /v1/recurring-token/cancel, signed over the exact bytes sent."""
         keys = self.credentials["solidgate"]
         content = raw if raw is not None else json.dumps({"token": token}).encode()
@@ -137,7 +137,7 @@ class ProviderCalls:
             timeout=timeout if timeout is not None else self.http.timeout,
         )
 
-    def cancel(self, provider: str, token_id: str, **kwargs: Any) -> httpx.Response:
+    def cancel(self, provider: str, token_id: str, **kwargs: Any) -> httpx2.Response:
         """Cancel `token_id` at `provider` with valid credentials."""
         if provider == "kbank":
             return self.kbank(token_id, **kwargs)
@@ -149,7 +149,7 @@ class ProviderCalls:
 _VALIDATORS: dict[str, V31ResponseValidator] = {}
 
 
-def spec_problems(provider: str, response: httpx.Response) -> list[str]:
+def spec_problems(provider: str, response: httpx2.Response) -> list[str]:
     """Check an answer against the provider's spec with openapi-core (independent of the sandbox).
 
     Returns the problems found; an empty list means the answer conforms.
@@ -176,7 +176,7 @@ def spec_problems(provider: str, response: httpx.Response) -> list[str]:
     return problems
 
 
-def assert_conforms(provider: str, response: httpx.Response) -> None:
+def assert_conforms(provider: str, response: httpx2.Response) -> None:
     """Fail unless `response` is an answer the provider's spec documents."""
     problems = spec_problems(provider, response)
     assert not problems, f"{provider} answer {response.status_code} {response.text}: {problems}"

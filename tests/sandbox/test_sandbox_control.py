@@ -5,19 +5,19 @@ from __future__ import annotations
 import re
 import uuid
 
-import httpx
+import httpx2
 import pytest
 from sandbox_helpers import PROVIDERS, ProviderCalls
 from tokencancel_sandbox import ControlRequestError, Sandbox
 
 
-def test_health_answers_200(sandbox: Sandbox, http: httpx.Client) -> None:
+def test_health_answers_200(sandbox: Sandbox, http: httpx2.Client) -> None:
     # Scripts wait on /_sandbox/health before running tests.
     assert http.get(f"{sandbox.url}/_sandbox/health").status_code == 200
 
 
 def test_credentials_list_each_providers_valid_credentials(
-    sandbox: Sandbox, http: httpx.Client
+    sandbox: Sandbox, http: httpx2.Client
 ) -> None:
     # GET /_sandbox/credentials gives exactly the agreed keys, matching Sandbox.credentials.
     body = http.get(f"{sandbox.url}/_sandbox/credentials").json()
@@ -59,7 +59,7 @@ def test_env_points_the_overlay_at_this_sandbox(sandbox: Sandbox) -> None:
     ],
 )
 def test_created_tokens_have_the_providers_id_format_and_start_active(
-    sandbox: Sandbox, http: httpx.Client, provider: str, pattern: str, status: str
+    sandbox: Sandbox, http: httpx2.Client, provider: str, pattern: str, status: str
 ) -> None:
     # POST /_sandbox/{provider}/tokens with no body answers 201 with an active token's id.
     response = http.post(f"{sandbox.url}/_sandbox/{provider}/tokens")
@@ -71,7 +71,9 @@ def test_created_tokens_have_the_providers_id_format_and_start_active(
     assert looked_up["status"] == status
 
 
-def test_tokens_can_be_created_in_any_provider_status(sandbox: Sandbox, http: httpx.Client) -> None:
+def test_tokens_can_be_created_in_any_provider_status(
+    sandbox: Sandbox, http: httpx2.Client
+) -> None:
     # The status field takes the provider's own vocabulary (case-insensitively).
     response = http.post(f"{sandbox.url}/_sandbox/xendit/tokens", json={"status": "expired"})
     assert sandbox.token_status("xendit", response.json()["token_id"]) == "EXPIRED"
@@ -94,7 +96,7 @@ def test_tokens_can_be_created_in_any_provider_status(sandbox: Sandbox, http: ht
     ],
 )
 def test_bad_token_requests_are_refused_with_a_message(
-    sandbox: Sandbox, http: httpx.Client, path: str, body: object, status: int
+    sandbox: Sandbox, http: httpx2.Client, path: str, body: object, status: int
 ) -> None:
     # A wrong control request gets a 4xx naming the problem, never a 5xx.
     response = http.post(f"{sandbox.url}{path}", json=body)
@@ -102,7 +104,7 @@ def test_bad_token_requests_are_refused_with_a_message(
     assert response.json()["error"]
 
 
-def test_a_chosen_token_id_is_used_once(sandbox: Sandbox, http: httpx.Client) -> None:
+def test_a_chosen_token_id_is_used_once(sandbox: Sandbox, http: httpx2.Client) -> None:
     # token_id picks the id; creating it again answers 409 Conflict.
     token_id = str(uuid.uuid4())
     first = http.post(f"{sandbox.url}/_sandbox/solidgate/tokens", json={"token_id": token_id})
@@ -118,7 +120,7 @@ def test_python_create_token_refuses_like_the_control_api(sandbox: Sandbox) -> N
 
 
 def test_reset_forgets_tokens_and_reseeds_examples(
-    sandbox: Sandbox, http: httpx.Client, calls: ProviderCalls
+    sandbox: Sandbox, http: httpx2.Client, calls: ProviderCalls
 ) -> None:
     # After POST /_sandbox/reset, created tokens are gone and the examples are active again.
     created = {provider: sandbox.create_token(provider) for provider in PROVIDERS}
@@ -130,7 +132,7 @@ def test_reset_forgets_tokens_and_reseeds_examples(
     assert sandbox.token_status("xendit", example) == "ACTIVE"
 
 
-def test_unknown_paths_and_methods_are_4xx(sandbox: Sandbox, http: httpx.Client) -> None:
+def test_unknown_paths_and_methods_are_4xx(sandbox: Sandbox, http: httpx2.Client) -> None:
     # Unknown endpoints are 404; a wrong method on a provider path is 405 with Allow.
     assert http.get(f"{sandbox.url}/nowhere").status_code == 404
     assert http.get(f"{sandbox.url}/_sandbox/nowhere").status_code == 404

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import httpx2
 import pytest
 from sandbox_helpers import PROVIDERS, ProviderCalls, assert_conforms
 from tokencancel_sandbox import Sandbox
 
 
-def _is_success(provider: str, response: httpx.Response) -> bool:
+def _is_success(provider: str, response: httpx2.Response) -> bool:
     body = response.json()
     return {
         "kbank": lambda: body.get("statusCode") == "00",
@@ -105,7 +105,7 @@ def test_reset_fault_drops_the_connection(
 ) -> None:
     # The connection is reset before any answer; the token is untouched.
     token_id = sandbox.create_token(provider, fault="reset", fault_times=1)
-    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+    with pytest.raises((httpx2.ReadError, httpx2.RemoteProtocolError)):
         calls.cancel(provider, token_id)
     assert sandbox.token_status(provider, token_id) in {"ACTIVE", "active"}
 
@@ -116,7 +116,7 @@ def test_slow_fault_outlasts_the_client_timeout(
 ) -> None:
     # An answer slower than the client's timeout: the client times out (delay 10x the timeout).
     token_id = sandbox.create_token(provider, fault="slow", fault_times=1, delay_seconds=3.0)
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx2.ReadTimeout):
         calls.cancel(provider, token_id, timeout=0.3)
 
 
@@ -137,7 +137,7 @@ def test_faults_fire_fault_times_then_behave_normally(
     for _ in range(2):
         try:
             response = calls.cancel(provider, token_id)
-        except httpx.TransportError:
+        except httpx2.TransportError:
             assert fault == "reset"
             continue
         assert response.status_code != 200 or response.headers["content-type"] == "text/html"

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
@@ -30,7 +30,7 @@ _OPERATIONS = {
 _EXAMPLES = 40
 
 
-def _send(provider: str, calls: ProviderCalls, case: Any) -> httpx.Response:
+def _send(provider: str, calls: ProviderCalls, case: Any) -> httpx2.Response:
     """Send a generated case with valid credentials; bodies are serialised once, then signed."""
     keys = calls.credentials
     base = calls.sandbox.base_url(provider)
@@ -73,9 +73,9 @@ def _send(provider: str, calls: ProviderCalls, case: Any) -> httpx.Response:
 
 
 def _fuzz(
-    provider: str, strategy: st.SearchStrategy[Any], check: Callable[[httpx.Response], None]
+    provider: str, strategy: st.SearchStrategy[Any], check: Callable[[httpx2.Response], None]
 ) -> None:
-    with Sandbox.start(port=0) as sandbox, httpx.Client(timeout=10) as http:
+    with Sandbox.start(port=0) as sandbox, httpx2.Client(timeout=10) as http:
         calls = ProviderCalls(sandbox, http)
 
         @settings(
@@ -89,8 +89,8 @@ def _fuzz(
         def run(case: Any) -> None:
             try:
                 response = _send(provider, calls, case)
-            except (httpx.LocalProtocolError, UnicodeEncodeError, TypeError, ValueError):
-                assume(False)  # headers or bodies httpx itself cannot send
+            except (httpx2.LocalProtocolError, UnicodeEncodeError, TypeError, ValueError):
+                assume(False)  # headers or bodies httpx2 itself cannot send
                 return
             check(response)
 
@@ -106,7 +106,7 @@ def test_generated_requests_never_get_a_5xx_and_answers_conform(
     schema = schemathesis.openapi.from_path(str(SPECS / f"{provider}.yaml"))
     strategy = schema[_OPERATIONS[provider]]["POST"].as_strategy(generation_mode=mode)
 
-    def check(response: httpx.Response) -> None:
+    def check(response: httpx2.Response) -> None:
         assert response.status_code < 500, response.text
         if response.json().get("error_code") == "NOT_FOUND":
             return  # the generated id changed the path itself (e.g. ".."): no operation matched

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-import httpx
+import httpx2
 import pytest
 from sandbox_helpers import ProviderCalls, assert_conforms
 from tokencancel._signing import solidgate_signature
@@ -106,7 +106,7 @@ def test_xendit_invalid_request_lists_each_problem(calls: ProviderCalls) -> None
     ids=["missing", "wrong-key", "not-basic", "bad-base64"],
 )
 def test_xendit_bad_credentials_are_invalid_api_key(
-    sandbox: Sandbox, http: httpx.Client, authorization: str | None
+    sandbox: Sandbox, http: httpx2.Client, authorization: str | None
 ) -> None:
     # Anything but Basic with the secret key answers 401 INVALID_API_KEY, before validation.
     headers = {"Authorization": authorization} if authorization else {}
@@ -284,7 +284,7 @@ def test_solidgate_cancel_is_processing_while_the_token_settles(
     assert_conforms("solidgate", repeat)
 
 
-def test_solidgate_token_settles_to_cancelled(http: httpx.Client) -> None:
+def test_solidgate_token_settles_to_cancelled(http: httpx2.Client) -> None:
     # Once settled (here at once), the token is cancelled and a repeat is "already cancelled".
     with Sandbox.start(port=0, config=SandboxConfig(cancel_settle_seconds=0)) as sandbox:
         calls = ProviderCalls(sandbox, http)
@@ -364,7 +364,7 @@ def test_solidgate_bad_signature_is_1_01(
     assert sandbox.token_status("solidgate", token) == "active"
 
 
-def test_solidgate_missing_signature_is_1_01(sandbox: Sandbox, http: httpx.Client) -> None:
+def test_solidgate_missing_signature_is_1_01(sandbox: Sandbox, http: httpx2.Client) -> None:
     # No merchant/signature headers at all: 1.01.
     response = http.post(
         f"{sandbox.base_url('solidgate')}/v1/recurring-token/cancel", json={"token": "x"}

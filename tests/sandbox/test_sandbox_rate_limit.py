@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from sandbox_helpers import ProviderCalls, assert_conforms
 from tokencancel_sandbox import RateLimit, Sandbox, SandboxConfig, SandboxConfigError
@@ -25,7 +25,7 @@ def test_no_rate_limit_by_default(calls: ProviderCalls) -> None:
     assert {calls.xendit(UNKNOWN).status_code for _ in range(100)} == {404}
 
 
-def test_configured_limit_answers_xendits_429(limited: Sandbox, http: httpx.Client) -> None:
+def test_configured_limit_answers_xendits_429(limited: Sandbox, http: httpx2.Client) -> None:
     # The 4th call within the window gets 429 RATE_LIMIT_EXCEEDED with Rate-Limit-* headers.
     calls = ProviderCalls(limited, http)
     assert [calls.xendit(UNKNOWN).status_code for _ in range(3)] == [404] * 3
@@ -39,7 +39,7 @@ def test_configured_limit_answers_xendits_429(limited: Sandbox, http: httpx.Clie
 
 
 def test_rate_limits_are_per_provider_and_spare_the_control_api(
-    limited: Sandbox, http: httpx.Client
+    limited: Sandbox, http: httpx2.Client
 ) -> None:
     # Xendit's limit does not touch KBank, nor the control API.
     calls = ProviderCalls(limited, http)
@@ -51,7 +51,7 @@ def test_rate_limits_are_per_provider_and_spare_the_control_api(
     assert http.post(f"{limited.url}/_sandbox/xendit/tokens").status_code == 201
 
 
-def test_reset_clears_the_rate_limit_window(limited: Sandbox, http: httpx.Client) -> None:
+def test_reset_clears_the_rate_limit_window(limited: Sandbox, http: httpx2.Client) -> None:
     # POST /_sandbox/reset starts a fresh window.
     calls = ProviderCalls(limited, http)
     for _ in range(4):
@@ -64,7 +64,7 @@ def test_reset_clears_the_rate_limit_window(limited: Sandbox, http: httpx.Client
     ("provider", "code"), [("solidgate", "5.07"), ("kbank", "TOO_MANY_REQUESTS")]
 )
 def test_other_providers_limits_use_their_shapes(
-    http: httpx.Client, provider: str, code: str
+    http: httpx2.Client, provider: str, code: str
 ) -> None:
     # Solidgate answers 429 with 5.07; KBank 429 with statusCode 10 and Retry-After.
     config = SandboxConfig(rate_limits={provider: RateLimit(requests=1, per_seconds=60)})

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from sandbox_helpers import ProviderCalls
 from tokencancel._signing import solidgate_signature
@@ -46,8 +46,8 @@ def test_connections_are_kept_alive(sandbox: Sandbox) -> None:
 def test_concurrent_cancels_of_one_token_cancel_it_once(sandbox: Sandbox) -> None:
     # 64 simultaneous cancels of one token: exactly one succeeds, 63 get "already inactive".
     token_id = sandbox.create_token("xendit")
-    limits = httpx.Limits(max_connections=64)
-    with httpx.Client(limits=limits, timeout=30) as http:
+    limits = httpx2.Limits(max_connections=64)
+    with httpx2.Client(limits=limits, timeout=30) as http:
         calls = ProviderCalls(sandbox, http)
         with ThreadPoolExecutor(max_workers=64) as pool:
             statuses = list(pool.map(lambda _: calls.xendit(token_id).status_code, range(64)))
@@ -57,7 +57,7 @@ def test_concurrent_cancels_of_one_token_cancel_it_once(sandbox: Sandbox) -> Non
 def test_concurrent_cancels_of_many_tokens_all_succeed(sandbox: Sandbox) -> None:
     # 200 tokens cancelled from 32 threads: every one answers 00 exactly once.
     token_ids = [sandbox.create_token("kbank") for _ in range(200)]
-    with httpx.Client(limits=httpx.Limits(max_connections=32), timeout=30) as http:
+    with httpx2.Client(limits=httpx2.Limits(max_connections=32), timeout=30) as http:
         calls = ProviderCalls(sandbox, http)
         with ThreadPoolExecutor(max_workers=32) as pool:
             codes = list(pool.map(lambda t: calls.kbank(t).json()["statusCode"], token_ids))
@@ -102,7 +102,7 @@ def test_cli_serves_until_interrupted_and_exits_cleanly() -> None:
         line = _wait_for_line(process)
         assert f"http://127.0.0.1:{port}" in line
         assert "/_sandbox/credentials" in line
-        assert httpx.get(f"http://127.0.0.1:{port}/_sandbox/health").status_code == 200
+        assert httpx2.get(f"http://127.0.0.1:{port}/_sandbox/health").status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
@@ -147,7 +147,7 @@ def test_make_sandbox_serves_on_sandbox_port() -> None:
     try:
         while f"127.0.0.1:{port}" not in (line := _wait_for_line(process)):
             assert line, "make sandbox exited before listening"
-        credentials = httpx.get(f"http://127.0.0.1:{port}/_sandbox/credentials").json()
+        credentials = httpx2.get(f"http://127.0.0.1:{port}/_sandbox/credentials").json()
         assert set(credentials) == {"kbank", "solidgate", "xendit"}
     finally:
         os.killpg(process.pid, signal.SIGINT)
@@ -165,7 +165,7 @@ def test_chunked_request_bodies_are_read_and_signed_as_sent(sandbox: Sandbox) ->
         yield raw[:10]
         yield raw[10:]
 
-    response = httpx.post(
+    response = httpx2.post(
         f"{sandbox.base_url('solidgate')}/v1/recurring-token/cancel",
         content=stream(),
         headers={

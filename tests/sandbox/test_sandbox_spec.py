@@ -5,14 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import httpx
+import httpx2
 import yaml
 from sandbox_helpers import SPECS, ProviderCalls
 from tokencancel_sandbox import Sandbox
 from tokencancel_sandbox._spec import load_specs
 
 
-def test_validation_follows_an_edited_spec(tmp_path: Path, http: httpx.Client) -> None:
+def test_validation_follows_an_edited_spec(tmp_path: Path, http: httpx2.Client) -> None:
     # With Xendit's id length changed to 40 in a copy of the spec, a 39-character id is refused.
     for spec in SPECS.glob("*.yaml"):
         shutil.copy(spec, tmp_path / spec.name)

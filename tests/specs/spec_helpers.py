@@ -6,17 +6,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import kbank_client
-import solidgate_client
-import xendit_client
+import httpx2
+import tokencancel_kbank_client
+import tokencancel_solidgate_client
+import tokencancel_xendit_client
 import yaml
-from kbank_client.api.kplus_payment import cancel_token as kbank_cancel
-from kbank_client.models import CancelTokenRequest
-from solidgate_client.api.alternative_payment_methods import cancel_token as solidgate_cancel
-from solidgate_client.models import RevokeTokenRequest
-from xendit_client.api.payment_tokens import cancel_token as xendit_cancel
-from xendit_client.models import CancelTokenApiVersion
+from tokencancel_kbank_client.api.kplus_payment import cancel_token as kbank_cancel
+from tokencancel_kbank_client.models import CancelTokenRequest
+from tokencancel_solidgate_client.api.alternative_payment_methods import (
+    cancel_token as solidgate_cancel,
+)
+from tokencancel_solidgate_client.models import RevokeTokenRequest
+from tokencancel_xendit_client.api.payment_tokens import cancel_token as xendit_cancel
+from tokencancel_xendit_client.models import CancelTokenApiVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
@@ -57,40 +59,44 @@ def call_generated_client(
     provider: str, status: int, body: bytes, headers: dict[str, str] | None = None
 ) -> Any:
     """Send the documented example request through the generated client to a canned answer."""
-    sent: list[httpx.Request] = []
+    sent: list[httpx2.Request] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         sent.append(request)
-        return httpx.Response(
+        return httpx2.Response(
             status, content=body, headers={"content-type": "application/json", **(headers or {})}
         )
 
-    transport = httpx.MockTransport(answer)
+    transport = httpx2.MockTransport(answer)
     call = GENERATED_CALLS[provider]
     response = call(transport)
     assert len(sent) == 1, "the generated client must send exactly one request"
     return response
 
 
-def _kbank(transport: httpx.MockTransport) -> Any:
+def _kbank(transport: httpx2.MockTransport) -> Any:
 
     [(_, example)] = request_examples("kbank")
-    client = kbank_client.Client(base_url="http://127.0.0.1", httpx_args={"transport": transport})
+    client = tokencancel_kbank_client.Client(
+        base_url="http://127.0.0.1", httpx_args={"transport": transport}
+    )
     return kbank_cancel.sync_detailed(client=client, body=CancelTokenRequest.from_dict(example))
 
 
-def _solidgate(transport: httpx.MockTransport) -> Any:
+def _solidgate(transport: httpx2.MockTransport) -> Any:
 
     [(_, example)] = request_examples("solidgate")
-    client = solidgate_client.Client(
+    client = tokencancel_solidgate_client.Client(
         base_url="http://127.0.0.1", httpx_args={"transport": transport}
     )
     return solidgate_cancel.sync_detailed(client=client, body=RevokeTokenRequest.from_dict(example))
 
 
-def _xendit(transport: httpx.MockTransport) -> Any:
+def _xendit(transport: httpx2.MockTransport) -> Any:
 
-    client = xendit_client.Client(base_url="http://127.0.0.1", httpx_args={"transport": transport})
+    client = tokencancel_xendit_client.Client(
+        base_url="http://127.0.0.1", httpx_args={"transport": transport}
+    )
     return xendit_cancel.sync_detailed(
         "pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1",
         client=client,
@@ -98,7 +104,7 @@ def _xendit(transport: httpx.MockTransport) -> Any:
     )
 
 
-GENERATED_CALLS: dict[str, Callable[[httpx.MockTransport], Any]] = {
+GENERATED_CALLS: dict[str, Callable[[httpx2.MockTransport], Any]] = {
     "kbank": _kbank,
     "solidgate": _solidgate,
     "xendit": _xendit,

@@ -54,29 +54,34 @@ def test_a_summary_edited_without_regenerating_fails_the_check(project_copy: Pat
 
     result = run_check(project_copy)
     assert result.returncode == 1
-    assert "specs/xendit.yaml changed since generated/xendit_client was generated" in result.stderr
-    assert "changed   xendit_client/api/payment_tokens/cancel_token.py" in result.stderr
+    assert (
+        "specs/xendit.yaml changed since generated/tokencancel_xendit_client was generated"
+        in result.stderr
+    )
+    assert "changed   tokencancel_xendit_client/api/payment_tokens/cancel_token.py" in result.stderr
 
 
 def test_added_and_removed_files_fail_the_check(project_copy: Path) -> None:
     """A stray file and a deleted one are both reported; plain `git diff` would miss the first."""
-    (project_copy / "generated" / "kbank_client" / "models" / "leftover.py").write_text("x = 1\n")
-    (project_copy / "generated" / "solidgate_client" / "errors.py").unlink()
+    (project_copy / "generated" / "tokencancel_kbank_client" / "models" / "leftover.py").write_text(
+        "x = 1\n"
+    )
+    (project_copy / "generated" / "tokencancel_solidgate_client" / "errors.py").unlink()
 
     result = run_check(project_copy)
     assert result.returncode == 1
-    assert "stray     kbank_client/models/leftover.py" in result.stderr
-    assert "missing   solidgate_client/errors.py" in result.stderr
+    assert "stray     tokencancel_kbank_client/models/leftover.py" in result.stderr
+    assert "missing   tokencancel_solidgate_client/errors.py" in result.stderr
 
 
 def test_a_hand_edit_of_generated_code_fails_the_check(project_copy: Path) -> None:
     """Editing generated code by hand is drift too."""
-    client = project_copy / "generated" / "xendit_client" / "client.py"
+    client = project_copy / "generated" / "tokencancel_xendit_client" / "client.py"
     client.write_text(client.read_text(encoding="utf-8") + "# tweak\n", encoding="utf-8")
 
     result = run_check(project_copy)
     assert result.returncode == 1
-    assert "changed   xendit_client/client.py" in result.stderr
+    assert "changed   tokencancel_xendit_client/client.py" in result.stderr
 
 
 def test_generation_is_byte_identical_when_repeated(project_copy: Path) -> None:

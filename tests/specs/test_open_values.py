@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kbank_client.models import StatusCode, TokenStatus
-from solidgate_client.models import (
+from spec_helpers import call_generated_client
+from tokencancel_kbank_client.models import StatusCode, TokenStatus
+from tokencancel_solidgate_client.models import (
     GatewayError,
     RevokeTokenAccepted,
     RevokeTokenAuthenticationFailed,
     RevokeTokenFailed,
 )
-from spec_helpers import call_generated_client
 
 
 def test_kbank_unknown_status_code_and_token_status_parse_as_strings(answer_with: Any) -> None:

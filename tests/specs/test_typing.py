@@ -23,10 +23,10 @@ def test_mypy_rejects_a_misuse_of_a_generated_client(tmp_path: Path) -> None:
     """The check has teeth: passing a Solidgate body to the KBank client is a type error."""
     misuse = tmp_path / "misuse.py"
     misuse.write_text(
-        "import kbank_client\n"
-        "from kbank_client.api.kplus_payment import cancel_token\n"
-        "from solidgate_client.models import RevokeTokenRequest\n"
-        "def f(c: kbank_client.Client) -> None:\n"
+        "import tokencancel_kbank_client\n"
+        "from tokencancel_kbank_client.api.kplus_payment import cancel_token\n"
+        "from tokencancel_solidgate_client.models import RevokeTokenRequest\n"
+        "def f(c: tokencancel_kbank_client.Client) -> None:\n"
         "    cancel_token.sync(client=c, body=RevokeTokenRequest(token='t'))\n",
         encoding="utf-8",
     )

@@ -9,22 +9,24 @@ from __future__ import annotations
 
 from typing import assert_type
 
-import kbank_client
-import solidgate_client
-import xendit_client
-from kbank_client.api.kplus_payment import cancel_token as kbank_cancel_token
-from kbank_client.models import CancelTokenRequest, CancelTokenResponse, StatusCode
-from kbank_client.types import Response as KBankResponse
-from kbank_client.types import Unset as KBankUnset
-from solidgate_client.api.alternative_payment_methods import cancel_token as solidgate_cancel_token
-from solidgate_client.models import (
+import tokencancel_kbank_client
+import tokencancel_solidgate_client
+import tokencancel_xendit_client
+from tokencancel_kbank_client.api.kplus_payment import cancel_token as kbank_cancel_token
+from tokencancel_kbank_client.models import CancelTokenRequest, CancelTokenResponse, StatusCode
+from tokencancel_kbank_client.types import Response as KBankResponse
+from tokencancel_kbank_client.types import Unset as KBankUnset
+from tokencancel_solidgate_client.api.alternative_payment_methods import (
+    cancel_token as solidgate_cancel_token,
+)
+from tokencancel_solidgate_client.models import (
     RevokeTokenAccepted,
     RevokeTokenAuthenticationFailed,
     RevokeTokenFailed,
     RevokeTokenRequest,
 )
-from xendit_client.api.payment_tokens import cancel_token as xendit_cancel_token
-from xendit_client.models import (
+from tokencancel_xendit_client.api.payment_tokens import cancel_token as xendit_cancel_token
+from tokencancel_xendit_client.models import (
     BadRequestError,
     CancelTokenApiVersion,
     ForbiddenError,
@@ -36,10 +38,10 @@ from xendit_client.models import (
     ServiceUnavailableError,
     UnauthorizedError,
 )
-from xendit_client.types import Unset
+from tokencancel_xendit_client.types import Unset
 
 
-def cancel_at_kbank(client: kbank_client.Client) -> str | None:
+def cancel_at_kbank(client: tokencancel_kbank_client.Client) -> str | None:
     request = CancelTokenRequest(
         partner_txn_uid="RGH001030118001",
         partner_id="KP2XXX000033159",
@@ -57,7 +59,7 @@ def cancel_at_kbank(client: kbank_client.Client) -> str | None:
     return str(parsed.status_code)
 
 
-def cancel_at_solidgate(client: solidgate_client.Client) -> bool:
+def cancel_at_solidgate(client: tokencancel_solidgate_client.Client) -> bool:
     parsed = solidgate_cancel_token.sync(
         client=client, body=RevokeTokenRequest(token="923bb4e6-4a5f-41ec-81fb-28eb8a152e55")
     )
@@ -68,7 +70,7 @@ def cancel_at_solidgate(client: solidgate_client.Client) -> bool:
     return isinstance(parsed, RevokeTokenAccepted)
 
 
-async def cancel_at_xendit(client: xendit_client.Client) -> bool:
+async def cancel_at_xendit(client: tokencancel_xendit_client.Client) -> bool:
     parsed = await xendit_cancel_token.asyncio(
         "pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1",
         client=client,

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, assert_type
 
-import httpx
+import httpx2
 import pytest
 from tokencancel import (
     AsyncTokenCancelClient,
@@ -33,19 +33,19 @@ from tokencancel import (
 XENDIT_TOKEN = "pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1"
 
 
-def _answer(request: httpx.Request) -> httpx.Response:
+def _answer(request: httpx2.Request) -> httpx2.Response:
     if request.url.path.endswith("/cancel-token"):
-        return httpx.Response(
+        return httpx2.Response(
             200, json={"statusCode": "00", "tokenList": [{"status": "CANCELLED"}]}
         )
     if request.url.path.endswith("/recurring-token/cancel"):
-        return httpx.Response(200, json={"status": "processing"})
+        return httpx2.Response(200, json={"status": "processing"})
     if XENDIT_TOKEN in request.url.path:
-        return httpx.Response(200, json={"status": "CANCELED"})
-    return httpx.Response(404, json={"error_code": "DATA_NOT_FOUND", "message": "no"})
+        return httpx2.Response(200, json={"status": "CANCELED"})
+    return httpx2.Response(404, json={"error_code": "DATA_NOT_FOUND", "message": "no"})
 
 
-async def _async_answer(request: httpx.Request) -> httpx.Response:
+async def _async_answer(request: httpx2.Request) -> httpx2.Response:
     return _answer(request)
 
 
@@ -60,7 +60,7 @@ def test_sync_client_types() -> None:
     """The blocking client's calls return CancelResult with typed fields."""
     policy = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, jitter=0.0)
     with TokenCancelClient(
-        *SETTINGS, timeout=5.0, retry=policy, transport=httpx.MockTransport(_answer)
+        *SETTINGS, timeout=5.0, retry=policy, transport=httpx2.MockTransport(_answer)
     ) as client:
         assert_type(client.providers, tuple[Provider, ...])
         kbank = client.cancel_kbank("T", reference1="R", partner_txn_uid=None)
@@ -87,7 +87,7 @@ def test_sync_client_types() -> None:
 def test_error_types() -> None:
     """Errors carry typed facts; the tree's classes are ordinary exceptions."""
     with (
-        TokenCancelClient(*SETTINGS, transport=httpx.MockTransport(_answer)) as client,
+        TokenCancelClient(*SETTINGS, transport=httpx2.MockTransport(_answer)) as client,
         pytest.raises(NotFoundError) as caught,
     ):
         client.cancel_xendit("pt-00000000-0000-0000-0000-000000000000")
@@ -112,7 +112,7 @@ def test_async_client_types() -> None:
 
     async def scenario() -> list[CancelResult]:
         async with AsyncTokenCancelClient(
-            *SETTINGS, transport=httpx.MockTransport(_async_answer)
+            *SETTINGS, transport=httpx2.MockTransport(_async_answer)
         ) as client:
             pending = client.cancel_xendit(XENDIT_TOKEN)
             _ = assert_type(pending, Coroutine[Any, Any, CancelResult])
