@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 import httpx2
-from tokencancel._bulk import open_paced_client, read_records, run_bulk
-from tokencancel._provider import Provider
-from tokencancel._settings import XenditSettings
+from tokencancel import Provider, XenditSettings
+from tokencancel.bulk import open_paced_client, read_records, run_bulk
 
 _ANSWER = json.dumps(
     {

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
 
 XENDIT_API_VERSION = "2024-11-11"
 

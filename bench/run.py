@@ -45,6 +45,7 @@ from tokencancel import (
     TokenCancelClient,
     XenditSettings,
 )
+from tokencancel.providers import REGISTRY
 
 from bench import _raw
 
@@ -155,31 +156,23 @@ class SandboxProcess:
 
 def settings_for(provider: Provider, env: dict[str, str]) -> Settings:
     """The overlay's settings for `provider` from a sandbox's environment."""
-    if provider is Provider.XENDIT:
-        return XenditSettings.from_env(env)
-    if provider is Provider.SOLIDGATE:
-        return SolidgateSettings.from_env(env)
-    return KBankSettings.from_env(env)
+    settings: Settings = REGISTRY[provider].settings_from_env(env)
+    return settings
 
 
 def sync_client(
     settings: Settings, *, transport: httpx2.BaseTransport | None = None
 ) -> TokenCancelClient:
     """The typed client configured for the one provider `settings` belong to."""
-    if isinstance(settings, XenditSettings):
-        return TokenCancelClient(xendit=settings, transport=transport)
-    if isinstance(settings, SolidgateSettings):
-        return TokenCancelClient(solidgate=settings, transport=transport)
-    return TokenCancelClient(kbank=settings, transport=transport)
+    if transport is None:
+        return TokenCancelClient(settings=[settings])
+    mock = transport
+    return TokenCancelClient(settings=[settings], transport_factory=lambda _: mock)
 
 
 def async_client(settings: Settings, *, limits: httpx2.Limits) -> AsyncTokenCancelClient:
     """The typed async client for the provider of `settings`, with these pool limits."""
-    if isinstance(settings, XenditSettings):
-        return AsyncTokenCancelClient(xendit=settings, limits=limits)
-    if isinstance(settings, SolidgateSettings):
-        return AsyncTokenCancelClient(solidgate=settings, limits=limits)
-    return AsyncTokenCancelClient(kbank=settings, limits=limits)
+    return AsyncTokenCancelClient(settings=[settings], limits=limits)
 
 
 def raw_for(settings: Settings) -> tuple[_raw.RequestBuilder, _raw.AnswerCheck]:

@@ -8,11 +8,12 @@
 
 Every answer becomes a `CancelResult` (the token is, or will shortly be, unusable) or a
 `TokenCancelError` from one tree (see `tokencancel._errors`); nothing a provider sends escapes as
-a KeyError, ValueError, TypeError or JSONDecodeError. The outcome mapping per provider is in
-`tokencancel._interpret`, the retry behaviour in `tokencancel._retry`.
+a KeyError, ValueError, TypeError or JSONDecodeError. Each provider's outcome table, every rule
+with its source, is in `tokencancel.providers.<name>` and docs/providers.md.
 """
 
-from ._client import DEFAULT_TIMEOUT, AsyncTokenCancelClient, TokenCancelClient
+import logging
+
 from ._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -24,16 +25,37 @@ from ._errors import (
     ProviderServerError,
     RateLimitedError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     TokenCancelError,
     TransportError,
     UnexpectedResponseError,
+    UnrecognizedAnswerError,
+)
+from ._facade import (
+    DEFAULT_ATTEMPT_DEADLINE,
+    DEFAULT_CANCEL_DEADLINE,
+    DEFAULT_TIMEOUT,
+    AsyncTokenCancelClient,
+    ProviderName,
+    TokenCancelClient,
 )
 from ._provider import Provider
-from ._result import CancelOutcome, CancelResult, ProviderResponse
+from ._result import CancelOutcome, CancelResult
 from ._retry import RetryPolicy
-from ._settings import KBankSettings, SolidgateSettings, XenditSettings
+from ._rules import OutcomeRules
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, TransportSettings
+from ._version import __version__
+from .providers.kbank import KBankAuth, KBankResult, KBankSettings
+from .providers.solidgate import SolidgateAuth, SolidgateResult, SolidgateSettings
+from .providers.xendit import XenditAuth, XenditResult, XenditSettings
+
+# A library stays quiet unless the application configures logging (retry warnings included).
+logging.getLogger("tokencancel").addHandler(logging.NullHandler())
 
 __all__ = [
+    "DEFAULT_ATTEMPT_DEADLINE",
+    "DEFAULT_CANCEL_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "AsyncTokenCancelClient",
     "AuthenticationError",
@@ -41,21 +63,32 @@ __all__ = [
     "CancelResult",
     "ConfigurationError",
     "InvalidRequestError",
+    "KBankAuth",
+    "KBankResult",
     "KBankSettings",
     "NotFoundError",
+    "OutcomeRules",
     "PermissionDeniedError",
     "Provider",
     "ProviderError",
     "ProviderInvalidRequestError",
-    "ProviderResponse",
+    "ProviderName",
     "ProviderServerError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "RetryPolicy",
+    "SolidgateAuth",
+    "SolidgateResult",
     "SolidgateSettings",
     "TokenCancelClient",
     "TokenCancelError",
     "TransportError",
+    "TransportSettings",
     "UnexpectedResponseError",
+    "UnrecognizedAnswerError",
+    "XenditAuth",
+    "XenditResult",
     "XenditSettings",
+    "__version__",
 ]

@@ -1,22 +1,12 @@
 """The `tokencancel` command line.
 
-    tokencancel cancel {kbank,solidgate,xendit} TOKEN_ID [--reference1 R] [-v]
+    tokencancel cancel PROVIDER TOKEN_ID [--reference1 R] [-v]
+    tokencancel bulk PROVIDER INPUT --output RESULTS.jsonl
 
-Configured from the environment (KBANK_PARTNER_ID, KBANK_PARTNER_SECRET, KBANK_BASE_URL,
-KBANK_CLIENT_CERT, KBANK_CLIENT_KEY; SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY,
-SOLIDGATE_BASE_URL; XENDIT_SECRET_KEY, XENDIT_BASE_URL). On success the normalised result is
-printed on stdout as one JSON object; on failure one line `tokencancel: error: ...` goes to
-stderr, never a traceback, never a secret (not even with -v).
-
-Exit codes:
-    0    success: cancelled, cancellation pending, or already inactive
-    1    the provider refused: authentication, not found, invalid request, rate limited after
-         retries, provider server error
-    2    usage or configuration error (bad arguments, missing variable, argument out of spec);
-         nothing was sent
-    3    transport failure, timeout, or an answer the spec does not describe
-    4    internal error (a bug: please report it, with the -v output)
-    130  interrupted
+Configured from the environment (each provider's variables, listed by `--help`). On success
+the normalised result is printed on stdout as one JSON object; on failure one line
+`tokencancel: error: ...` goes to stderr, never a traceback, never a secret (not even with -v).
+The exit codes are one table for every subcommand (`tokencancel._exit`).
 
 Subcommands register in `_COMMANDS`: a name, a help line, a function adding its arguments and a
 function running it and returning the exit code. Adding one is one entry.
@@ -31,52 +21,39 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
 import attrs
 import httpx2
 
-from ._bulk import add_bulk_arguments, run_bulk_command
-from ._client import DEFAULT_TIMEOUT, TokenCancelClient
-from ._errors import (
-    ConfigurationError,
-    InvalidRequestError,
-    ProviderError,
-    TokenCancelError,
-)
-from ._provider import Provider
-from ._redact import install_log_redaction, redact, redacting_filter
-from ._settings import KBankSettings, SolidgateSettings, XenditSettings
+from ._errors import TokenCancelError
+from ._exit import EXIT_CODES_HELP, Category, ExitCode, category_of
+from ._facade import DEFAULT_TIMEOUT, ProviderName, TokenCancelClient, options_from_env
+from ._redact import escape_controls, install_log_redaction, redact, redacting_filter
+from ._version import __version__
+from .bulk import add_bulk_arguments, run_bulk_command
+from .providers import REGISTRY, ProviderAdapter, adapter_for
 
-__all__ = ["EXIT_CODES_HELP", "main"]
-
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
-EXIT_FAILED = 3
-EXIT_INTERNAL = 4
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES_HELP = """\
-exit codes:
-  0    success: cancelled, cancellation pending, or already inactive
-  1    refused by the provider (authentication, not found, invalid request,
-       rate limited after retries, provider server error)
-  2    usage or configuration error; nothing was sent
-  3    transport failure, timeout, or an answer the spec does not describe
-  4    internal error (please report it with the -v output)
-  130  interrupted"""
-
-_ENVIRONMENT_HELP = """\
-environment:
-  KBANK_PARTNER_ID, KBANK_PARTNER_SECRET, KBANK_BASE_URL, KBANK_CLIENT_CERT, KBANK_CLIENT_KEY
-  SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY, SOLIDGATE_BASE_URL
-  XENDIT_SECRET_KEY, XENDIT_BASE_URL
-  A base URL is the spec's server URL (default: the provider's documented server); plain
-  http:// is accepted for loopback hosts only."""
+__all__ = ["build_parser", "main"]
 
 _PROG = "tokencancel"
 logger = logging.getLogger("tokencancel")
+
+
+def _environment_help() -> str:
+    lines = [
+        f"  {var.name:<24} {var.meaning}"
+        for adapter in REGISTRY.values()
+        for var in adapter.env_vars
+    ]
+    return (
+        "environment:\n"
+        + "\n".join(lines)
+        + "\n  TOKENCANCEL_OUTCOME_RULES  a TOML file of outcome rules (docs/providers.md)"
+        + "\n  TOKENCANCEL_CA_BUNDLE      a PEM file of CA certificates to trust instead"
+        + "\n  A base URL is the spec's server URL (default: the provider's documented server);"
+        + "\n  plain http:// is accepted for loopback hosts only."
+    )
 
 
 class _UsageError(Exception):
@@ -106,8 +83,8 @@ def _positive_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    if not 0 < value <= 86_400:  # noqa: PLR2004 -- one day; also refuses nan and inf
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 86400 seconds")
     return value
 
 
@@ -115,69 +92,92 @@ def _add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Cancel one saved payment token and print the normalised result as one JSON object."
     )
-    parser.epilog = f"{EXIT_CODES_HELP}\n\n{_ENVIRONMENT_HELP}"
+    parser.epilog = f"{EXIT_CODES_HELP}\n\n{_environment_help()}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument(
-        "provider", choices=[provider.value for provider in Provider], help="the provider"
-    )
+    parser.add_argument("provider", choices=list(REGISTRY), help="the provider")
     parser.add_argument(
         "token_id",
         metavar="TOKEN_ID",
-        help="the token: KBank tokenId, Solidgate recurring token, Xendit payment_token_id",
+        help=", ".join(f"{a.display_name} {a.token_argument}" for a in REGISTRY.values()),
     )
-    parser.add_argument(
-        "--reference1",
-        metavar="R",
-        help="KBank only, required: the partner reference given when the token was created",
-    )
-    parser.add_argument(
-        "--partner-txn-uid",
-        metavar="ID",
-        help="KBank only: this request's partnerTxnUid (at most 15 characters; default: fresh)",
-    )
+    for field, users in _per_provider_options(lambda adapter: adapter.field_names).items():
+        parser.add_argument(
+            f"--{field.replace('_', '-')}",
+            dest=field,
+            metavar="VALUE",
+            help=f"{users} only, required: {field}",
+        )
+    for field, users in _per_provider_options(
+        lambda adapter: (adapter.request_id_name,) if adapter.request_id_name else ()
+    ).items():
+        parser.add_argument(
+            f"--{field.replace('_', '-')}",
+            dest="request_id",
+            metavar="ID",
+            help=f"{users} only: this cancel's {field} (default: a fresh one)",
+        )
     parser.add_argument(
         "--timeout",
         type=_positive_seconds,
         metavar="SECONDS",
-        help="read/write timeout (default: 15; connecting: 5)",
+        help="timeout of any one network wait (default: 15; connecting: 5)",
     )
 
 
-_SETTINGS_FROM_ENV: dict[
-    Provider, Callable[[Mapping[str, str]], KBankSettings | SolidgateSettings | XenditSettings]
-] = {
-    Provider.KBANK: KBankSettings.from_env,
-    Provider.SOLIDGATE: SolidgateSettings.from_env,
-    Provider.XENDIT: XenditSettings.from_env,
-}
+def _per_provider_options(
+    names_of: Callable[[ProviderAdapter[Any, Any]], tuple[str, ...]],
+) -> dict[str, str]:
+    """Each per-provider option name, with the providers that take it."""
+    options: dict[str, list[str]] = {}
+    for adapter in REGISTRY.values():
+        for name in names_of(adapter):
+            options.setdefault(name, []).append(adapter.name)
+    return {name: ", ".join(users) for name, users in options.items()}
 
 
 def _run_cancel(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    provider = Provider(args.provider)
-    if provider is Provider.KBANK and args.reference1 is None:
-        raise _UsageError("kbank needs --reference1 (see: tokencancel cancel --help)")
-    if provider is not Provider.KBANK and (args.reference1 or args.partner_txn_uid):
-        raise _UsageError("--reference1 and --partner-txn-uid apply to kbank only")
-    settings = _SETTINGS_FROM_ENV[provider](env)
+    adapter = adapter_for(args.provider)
+    fields = {name: getattr(args, name, None) for name in _all_field_names()}
+    for name, value in fields.items():
+        if value is not None and name not in adapter.field_names:
+            raise _UsageError(f"--{name.replace('_', '-')} does not apply to {adapter.name}")
+    missing = [name for name in adapter.field_names if fields.get(name) is None]
+    if missing:
+        raise _UsageError(
+            f"{adapter.name} needs --{missing[0].replace('_', '-')} "
+            "(see: tokencancel cancel --help)"
+        )
+    if args.request_id is not None and adapter.request_id_name is None:
+        raise _UsageError(f"{adapter.name} takes no request id")
     timeout = (
         DEFAULT_TIMEOUT
         if args.timeout is None
         else httpx2.Timeout(args.timeout, connect=min(args.timeout, 5.0))
     )
-    with TokenCancelClient(
-        kbank=settings if isinstance(settings, KBankSettings) else None,
-        solidgate=settings if isinstance(settings, SolidgateSettings) else None,
-        xendit=settings if isinstance(settings, XenditSettings) else None,
-        timeout=timeout,
-    ) as client:
-        if provider is Provider.KBANK:
-            result = client.cancel_kbank(
-                args.token_id, reference1=args.reference1, partner_txn_uid=args.partner_txn_uid
-            )
-        else:
-            result = client.cancel(provider, args.token_id)
-    print(redact(json.dumps(result.to_json_dict(), ensure_ascii=False)))
-    return EXIT_OK
+    settings = adapter.settings_from_env(env)
+    given = {name: value for name, value in fields.items() if value is not None}
+    with TokenCancelClient(settings=[settings], timeout=timeout, **options_from_env(env)) as client:
+        result = client.cancel(
+            cast("ProviderName", adapter.name), args.token_id, request_id=args.request_id, **given
+        )
+    _print_line(redact(json.dumps(result.to_json_dict(), ensure_ascii=False)))
+    return ExitCode.OK
+
+
+def _all_field_names() -> list[str]:
+    return sorted({name for adapter in REGISTRY.values() for name in adapter.field_names})
+
+
+def _print_line(text: str) -> None:
+    """Print one line on stdout; a reader that went away does not change the exit code."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The work is done; only its report was lost. Point stdout at devnull so the
+        # interpreter's final flush does not fail again.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 _COMMANDS: tuple[_Command, ...] = (
@@ -211,12 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = _Parser(
         prog=_PROG,
-        description="Cancel saved payment tokens at KBank K PLUS, Solidgate and Xendit.",
+        description="Cancel saved payment tokens at "
+        + ", ".join(a.display_name for a in REGISTRY.values())
+        + ".",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[verbosity],
     )
-    parser.add_argument("--version", action="version", version=f"{_PROG} 0.1.0")
+    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in _COMMANDS:
         subparser = subcommands.add_parser(command.name, help=command.help, parents=[verbosity])
@@ -245,15 +247,14 @@ def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(f"{_PROG}: error: {' '.join(redact(message).split())}\n")
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"{_PROG}: error: {escape_controls(' '.join(redact(message).split()))}\n")
 
 
-def _exit_code(error: TokenCancelError) -> int:
-    if isinstance(error, ProviderError):
-        return EXIT_REFUSED
-    if isinstance(error, ConfigurationError | InvalidRequestError):
-        return EXIT_USAGE
-    return EXIT_FAILED
+def exit_code_of(error: TokenCancelError) -> int:
+    """The exit code for a cancel that failed with `error` (the table in `tokencancel._exit`)."""
+    category = category_of(error)
+    return ExitCode.USAGE if category is Category.FATAL else category.exit_code
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -261,10 +262,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_request:  # --help and --version print and ask to exit
-        return exit_request.code if isinstance(exit_request.code, int) else EXIT_USAGE
+        return exit_request.code if isinstance(exit_request.code, int) else ExitCode.USAGE
     except _UsageError as error:
         _fail(str(error))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     verbose = bool(getattr(args, "verbose", False))
     with _logging_to_stderr(verbose=verbose):
         return _run(args, os.environ if env is None else env, verbose=verbose)
@@ -276,15 +277,15 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], *, verbose: bool) -> 
         return int(args.run(args, env))
     except _UsageError as error:
         _fail(str(error))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except TokenCancelError as error:
         _fail(str(error))
-        return _exit_code(error)
+        return exit_code_of(error)
     except KeyboardInterrupt:
         _fail("interrupted")
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except Exception as error:
         if verbose:
             logger.exception("internal error")
         _fail(f"internal error ({type(error).__name__}); run with -v for details")
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL

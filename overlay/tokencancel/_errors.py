@@ -14,20 +14,36 @@
     │   ├── ProviderServerError           the provider failed or is unavailable
     │   └── ProviderInvalidRequestError   (also an InvalidRequestError)
     ├── UnexpectedResponseError           an answer the spec does not describe: non-JSON, HTML,
-    │                                     empty, truncated, undocumented status or shape
+    │   │                                 empty, truncated, undocumented status or shape
+    │   ├── UnrecognizedAnswerError       a code or text no documented rule (nor an operator's
+    │   │                                 outcome rule) explains: the token's state is unknown
+    │   └── ResponseTooLargeError         an answer over the size cap (max_response_bytes)
     └── TransportError                    no usable answer: connection refused, reset, TLS
         └── RequestTimeoutError           no answer within the timeout
 
 Every error carries `provider`, `http_status`, `error_code` (the provider's own code),
-`message`, `raw_body` (the bytes received, `b""` when none) and `request_id` (KBank's
-`partnerTxnUid`, else None), and `retryable` (whether the client may safely send the same cancel
-again). `str()` and `repr()` never contain a secret: provider text is redacted and cut to one line.
+`message`, `raw_body` (the bytes received, `b""` when none), `request_id` (KBank's
+`partnerTxnUid`, else None), `rule_source` (where the rule that chose this error comes from,
+see docs/providers.md), `phase` (for transport failures: how far the request got) and
+`retryable` (whether the client may safely send the same cancel again, decided in one place:
+`is_retryable`). `str()` and `repr()` never contain a secret: provider text is redacted and cut
+to one line.
 """
 
 from __future__ import annotations
 
-from ._provider import Provider
+from typing import Literal
+
 from ._redact import one_line
+
+Phase = Literal["connect", "send", "wait", "answer"]
+"""How far a request got before a transport failure.
+
+- `connect`: no connection was made, so nothing was sent;
+- `send`: the connection broke while sending or before any answer arrived;
+- `wait`: sent, and no answer came in time (the provider may have acted on it);
+- `answer`: an answer began and was cut short or could not be read.
+"""
 
 __all__ = [
     "AuthenticationError",
@@ -40,9 +56,12 @@ __all__ = [
     "ProviderServerError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "TokenCancelError",
     "TransportError",
     "UnexpectedResponseError",
+    "UnrecognizedAnswerError",
+    "is_retryable",
 ]
 
 
@@ -53,21 +72,28 @@ class TokenCancelError(Exception):
         self,
         message: str,
         *,
-        provider: Provider | None = None,
+        provider: str | None = None,
         http_status: int | None = None,
         error_code: str | None = None,
         raw_body: bytes = b"",
         request_id: str | None = None,
-        retryable: bool = False,
+        phase: Phase | None = None,
+        rule_source: str | None = None,
     ) -> None:
         self.message = one_line(message)
+        self.rule_source = rule_source
         self.provider = provider
         self.http_status = http_status
         self.error_code = error_code
         self.raw_body = raw_body
         self.request_id = request_id
-        self.retryable = retryable
+        self.phase = phase
         super().__init__(self.message)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether sending the same cancel again is safe and may help (see `is_retryable`)."""
+        return is_retryable(self)
 
     def __str__(self) -> str:
         facts = []
@@ -77,7 +103,7 @@ class TokenCancelError(Exception):
             facts.append(f"code {one_line(self.error_code, limit=80)}")
         if self.request_id is not None:
             facts.append(f"partnerTxnUid {self.request_id}")
-        where = f"{self.provider.value}: " if self.provider is not None else ""
+        where = f"{self.provider}: " if self.provider is not None else ""
         suffix = f" ({', '.join(facts)})" if facts else ""
         return f"{where}{self.message}{suffix}"
 
@@ -125,12 +151,12 @@ class RateLimitedError(ProviderError):
         message: str,
         *,
         reset_after: float | None = None,
-        provider: Provider | None = None,
+        provider: str | None = None,
         http_status: int | None = None,
         error_code: str | None = None,
         raw_body: bytes = b"",
         request_id: str | None = None,
-        retryable: bool = True,
+        rule_source: str | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -139,7 +165,7 @@ class RateLimitedError(ProviderError):
             error_code=error_code,
             raw_body=raw_body,
             request_id=request_id,
-            retryable=retryable,
+            rule_source=rule_source,
         )
         self.reset_after = reset_after
 
@@ -156,9 +182,49 @@ class UnexpectedResponseError(TokenCancelError):
     """The provider's answer is not one the spec describes, so its outcome is unknown."""
 
 
+class UnrecognizedAnswerError(UnexpectedResponseError):
+    """The provider answered with a code or text that no documented rule explains.
+
+    The token's state is unknown: it may be cancelled, or not. `error_code` and `message` carry
+    the provider's own code and text. Teach the client what it means with an outcome rule
+    (`TOKENCANCEL_OUTCOME_RULES`, see `tokencancel.OutcomeRules`) once you know.
+    """
+
+
+class ResponseTooLargeError(UnexpectedResponseError):
+    """The answer is larger than the cap once decompressed; it was not read, nor retried."""
+
+
 class TransportError(TokenCancelError):
     """No usable answer arrived: the connection failed, was reset, or TLS failed."""
 
 
 class RequestTimeoutError(TransportError):
     """No answer arrived within the timeout; the request may or may not have been processed."""
+
+
+_SERVICE_UNAVAILABLE = 503
+
+
+def is_retryable(error: TokenCancelError) -> bool:
+    """Whether `error` allows sending the same cancel again: the one place this is decided.
+
+    - a rate limit (HTTP 429, Solidgate 5.07): the provider did nothing and asks to wait;
+    - HTTP 503 from any provider: the provider did nothing and is briefly unavailable;
+    - a connection that failed before any answer (`phase` connect or send). A request dropped
+      after it was sent may have been processed; it is retried anyway because a second cancel
+      is harmless: the provider answers "already cancelled" or "already processing", which this
+      package reports as a success (see docs/providers.md for each provider's source).
+
+    Never: a timeout waiting for an answer (the caller decides), other server errors, gateway
+    pages and other unexpected answers, and every refusal.
+    """
+    if isinstance(error, RateLimitedError):
+        return True
+    if isinstance(error, RequestTimeoutError):
+        return error.phase == "connect"
+    if isinstance(error, TransportError):
+        return error.phase in {"connect", "send"}
+    if isinstance(error, ProviderServerError):
+        return error.http_status == _SERVICE_UNAVAILABLE
+    return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Provider"]
+__all__ = ["Provider", "provider_value"]
 
 
 class Provider(StrEnum):
@@ -25,3 +25,11 @@ _DISPLAY_NAMES = {
     Provider.SOLIDGATE: "Solidgate",
     Provider.XENDIT: "Xendit",
 }
+
+
+def provider_value(name: str) -> str:
+    """`name` as a `Provider` member when it is a built-in provider, else the name itself."""
+    try:
+        return Provider(name)
+    except ValueError:  # a provider registered at run time
+        return name

@@ -16,15 +16,18 @@ httpcore2's, whose DEBUG output a user may switch on.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 
 __all__ = [
     "REDACTED",
+    "escape_controls",
     "install_log_redaction",
     "one_line",
     "redact",
+    "redact_bytes",
     "redacting_filter",
     "register_secret",
 ]
@@ -52,6 +55,8 @@ _NAME_VALUE = re.compile(
 )
 # base64 of a 128-character hex digest: 171 base64 characters and one "=".
 _SIGNATURE_SHAPE = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{171}=(?![A-Za-z0-9+/=])")
+_SIGNATURE_SHAPE_BYTES = re.compile(rb"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{171}=(?![A-Za-z0-9+/=])")
+_REDACTED_BYTES = REDACTED.encode()
 
 # Secrets shorter than this would turn ordinary words into noise; settings refuse them anyway.
 _MIN_SECRET_LENGTH = 4
@@ -59,6 +64,7 @@ _MIN_SECRET_LENGTH = 4
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _secret_pattern: re.Pattern[str] | None = None
+_secret_bytes_pattern: re.Pattern[bytes] | None = None
 
 _LOGGERS_TO_FILTER = (
     "tokencancel",
@@ -74,15 +80,23 @@ _LOGGERS_TO_FILTER = (
 
 
 def register_secret(value: str) -> None:
-    """Remember `value` as a secret, so that `redact` replaces it wherever it appears."""
-    global _secret_pattern  # noqa: PLW0603 -- one process-wide registry is the point
-    if len(value) < _MIN_SECRET_LENGTH or value in _secrets:
+    """Remember `value` as a secret, so that `redact` replaces it wherever it appears.
+
+    Its JSON-escaped form is registered too, so a secret holding a quote or a backslash is
+    caught in a JSON body as well as in plain text.
+    """
+    global _secret_pattern, _secret_bytes_pattern  # noqa: PLW0603 -- one process-wide registry is the point
+    forms = {value, json.dumps(value)[1:-1]}
+    if len(value) < _MIN_SECRET_LENGTH or forms <= _secrets:
         return
     with _lock:
-        _secrets.add(value)
+        _secrets.update(forms)
         # Longest first, so a secret that contains another is replaced whole.
         alternatives = sorted(_secrets, key=len, reverse=True)
         _secret_pattern = re.compile("|".join(re.escape(secret) for secret in alternatives))
+        _secret_bytes_pattern = re.compile(
+            b"|".join(re.escape(secret.encode("utf-8", "surrogatepass")) for secret in alternatives)
+        )
 
 
 def redact(text: str) -> str:
@@ -95,9 +109,31 @@ def redact(text: str) -> str:
     return _SIGNATURE_SHAPE.sub(REDACTED, text)
 
 
+def redact_bytes(data: bytes) -> bytes:
+    """Return `data` (a provider's answer) with every registered secret and signature replaced.
+
+    Applied to each answer as it arrives, so nothing stored on a result or an error, logged or
+    written holds a secret a hostile server echoed back.
+    """
+    pattern = _secret_bytes_pattern
+    if pattern is not None:
+        data = pattern.sub(_REDACTED_BYTES, data)
+    return _SIGNATURE_SHAPE_BYTES.sub(_REDACTED_BYTES, data)
+
+
+def escape_controls(text: str) -> str:
+    """Return `text` with control and other unprintable characters as visible escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        character if character.isprintable() else character.encode("unicode_escape").decode("ascii")
+        for character in text
+    )
+
+
 def one_line(text: str, *, limit: int = 300) -> str:
-    """Return `text` redacted, on one line, cut to `limit` characters."""
-    flat = " ".join(redact(text).split())
+    """Return `text` redacted, on one line, control characters escaped, cut to `limit`."""
+    flat = escape_controls(" ".join(redact(text).split()))
     if len(flat) > limit:
         return flat[: limit - 3] + "..."
     return flat

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
-from tokencancel_kbank_client.models.cancel_token_response import (
-    CancelTokenResponse as KBankResponse,
-)
-from tokencancel_solidgate_client.models.revoke_token_accepted import RevokeTokenAccepted
-from tokencancel_solidgate_client.models.revoke_token_failed import RevokeTokenFailed
-from tokencancel_xendit_client.models.bad_request_error import BadRequestError as XenditBadRequest
-from tokencancel_xendit_client.models.payment_token import PaymentToken
 
-from ._provider import Provider
+__all__ = ["CancelOutcome", "CancelResult", "ParsedT_co"]
 
-__all__ = ["CancelOutcome", "CancelResult", "ProviderResponse"]
-
-ProviderResponse = (
-    KBankResponse | RevokeTokenAccepted | RevokeTokenFailed | PaymentToken | XenditBadRequest
-)
-"""The generated model a successful cancel carries in `CancelResult.parsed`."""
+ParsedT_co = TypeVar("ParsedT_co", covariant=True)
+"""The generated model a provider's successful answer parses into."""
 
 
 class CancelOutcome(StrEnum):
@@ -42,31 +31,37 @@ class CancelOutcome(StrEnum):
 
 
 @attrs.frozen
-class CancelResult:
+class CancelResult(Generic[ParsedT_co]):
     """A cancellation the provider answered without refusing it.
 
     Attributes:
-        provider: Where the token lives.
+        provider: Where the token lives (a `Provider` for the built-in providers).
         token_id: The token the caller asked to cancel.
         outcome: The normalised outcome.
         http_status: The HTTP status of the provider's answer.
         provider_status: The provider's own word for the outcome: KBank's token status (or error
             code), Solidgate's status (or error message), Xendit's token status (or error code).
-        parsed: The provider's answer as the generated model.
-        raw_body: The provider's answer as received.
+        parsed: The provider's answer as the generated model, or None when the answer decided
+            the outcome but a field around it did not fit the model (see `parse_error`).
+        raw_body: The provider's answer as received (secrets it echoed are redacted).
         attempts: How many requests it took (1 without retries).
         request_id: KBank's `partnerTxnUid` for this cancellation, else None.
+        parse_error: Why the generated model could not be built, when it could not.
+        rule_source: Where the rule that decided the outcome comes from (a provider's doc, or an
+            operator's outcome rule), as listed in docs/providers.md.
     """
 
-    provider: Provider
+    provider: str
     token_id: str
     outcome: CancelOutcome
     http_status: int
     provider_status: str | None
-    parsed: ProviderResponse = attrs.field(repr=False)
+    parsed: ParsedT_co | None = attrs.field(repr=False)
     raw_body: bytes = attrs.field(repr=False)
     attempts: int = 1
     request_id: str | None = None
+    parse_error: str | None = None
+    rule_source: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-ready summary: the normalised fields and the provider's decoded answer."""
@@ -75,12 +70,14 @@ class CancelResult:
         except ValueError:  # results are only built from JSON answers; keep the summary total
             response = None
         return {
-            "provider": self.provider.value,
+            "provider": str(self.provider),
             "token_id": self.token_id,
             "outcome": self.outcome.value,
             "http_status": self.http_status,
             "provider_status": self.provider_status,
             "attempts": self.attempts,
             "request_id": self.request_id,
+            "parse_error": self.parse_error,
+            "rule_source": self.rule_source,
             "response": response,
         }

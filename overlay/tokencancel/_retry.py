@@ -1,6 +1,7 @@
 """Bounded retries with exponential backoff and jitter, only for answers that are safe to retry.
 
-What is retried (an error's `retryable` flag, set where the error is made):
+What is retried is decided in one place, `tokencancel._errors.is_retryable` (an error's
+`retryable` property); this module only decides when and how often:
 
 - a connection that failed before any answer: connect errors and connect or pool timeouts
   (nothing was sent), and a connection dropped or reset before any response arrived. The last

@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from typing import Any, ClassVar
 
-from tokencancel._signing import solidgate_signature_matches
+from tokencancel.providers.solidgate import solidgate_signature_matches
 
 from tokencancel_sandbox._answers import Answer, json_answer
 from tokencancel_sandbox._emulator import Call, Emulator, constant_time_equal

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from tokencancel._bulk import InputRecord, read_records
+from tokencancel.bulk import InputRecord, read_records
 
 
 def records(text: str, input_format: str = "auto") -> list[InputRecord]:

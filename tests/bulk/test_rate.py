@@ -6,9 +6,12 @@ import asyncio
 import time
 
 import pytest
-from tokencancel._bulk import PacingLimiter, Rate, default_rate
-from tokencancel._provider import Provider
-from tokencancel._settings import XenditSettings
+from tokencancel import KBankSettings, SolidgateSettings, XenditSettings
+from tokencancel._rate import Rate
+from tokencancel.bulk import PacingLimiter
+from tokencancel.providers.kbank import KBANK
+from tokencancel.providers.solidgate import SOLIDGATE
+from tokencancel.providers.xendit import XENDIT
 
 
 @pytest.mark.parametrize(
@@ -33,17 +36,17 @@ def test_rate_rejects_nonsense_with_a_readable_error(text: str) -> None:
 
 
 def test_xendit_default_follows_the_key_mode() -> None:
-    """Xendit's default is 60/min for a test key and 600/min for a live key (PROVIDERS.md)."""
+    """Xendit's default is 60/min for a test key and 600/min for a live key (docs/providers.md)."""
     test_key = XenditSettings(secret_key="xnd_development_abc")
     live_key = XenditSettings(secret_key="xnd_production_abc")
-    assert default_rate(Provider.XENDIT, test_key) == Rate(60, 60.0)
-    assert default_rate(Provider.XENDIT, live_key) == Rate(600, 60.0)
+    assert XENDIT.default_rate(test_key) == Rate(60, 60.0)
+    assert XENDIT.default_rate(live_key) == Rate(600, 60.0)
 
 
 def test_solidgate_and_kbank_defaults() -> None:
     """Solidgate defaults to its published 10/s sandbox limit; KBank to a conservative 5/s."""
-    assert default_rate(Provider.SOLIDGATE, None) == Rate(10, 1.0)
-    assert default_rate(Provider.KBANK, None) == Rate(5, 1.0)
+    assert SOLIDGATE.default_rate(SolidgateSettings("api_pk_a", "api_sk_a")) == Rate(10, 1.0)
+    assert KBANK.default_rate(KBankSettings("KP1", "secret-1")) == Rate(5, 1.0)
 
 
 def test_limiter_never_lets_more_than_the_limit_into_any_window() -> None:

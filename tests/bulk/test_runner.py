@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from tokencancel import Provider, XenditSettings
-from tokencancel._bulk import InputRecord, open_paced_client, run_bulk
+from tokencancel.bulk import InputRecord, open_paced_client, run_bulk
 
 _CANCELED = json.dumps({"payment_token_id": "x", "status": "CANCELED"}).encode()
 

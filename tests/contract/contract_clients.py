@@ -109,7 +109,7 @@ class AnsweringClient:
                 "api_pk_contract_0001", "api_sk_contract_0001", base_url=f"{base}/api"
             ),
             xendit=XenditSettings("xnd_development_contract_0001", base_url=base),
-            transport=httpx2.MockTransport(self._respond),
+            transport_factory=lambda _settings: httpx2.MockTransport(self._respond),
             retry=RetryPolicy(max_attempts=1),
             sleep=lambda _seconds: None,
         )

@@ -34,8 +34,9 @@ import requests
 import schemathesis
 from requests.structures import CaseInsensitiveDict
 from tokencancel import KBankSettings, Provider, SolidgateSettings, XenditSettings
-from tokencancel._auth import kbank_credential_headers, xendit_authorization
-from tokencancel._signing import solidgate_signature, solidgate_signature_matches
+from tokencancel.providers.kbank import kbank_credential_headers
+from tokencancel.providers.solidgate import solidgate_signature, solidgate_signature_matches
+from tokencancel.providers.xendit import xendit_authorization
 
 if TYPE_CHECKING:
     from schemathesis import AuthContext, Case, CheckContext, HookContext, Response

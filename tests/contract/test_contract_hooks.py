@@ -14,8 +14,9 @@ import requests
 import schemathesis
 from schemathesis.checks import CHECKS
 from tokencancel import KBankSettings
-from tokencancel._auth import kbank_credential_headers, xendit_authorization
-from tokencancel._signing import solidgate_signature, solidgate_signature_matches
+from tokencancel.providers.kbank import kbank_credential_headers
+from tokencancel.providers.solidgate import solidgate_signature, solidgate_signature_matches
+from tokencancel.providers.xendit import xendit_authorization
 
 HERE = Path(__file__).resolve().parent
 CUSTOM_CHECKS = (

@@ -16,17 +16,18 @@ from loopback_server import (
     XENDIT_SECRET_KEY,
 )
 from tokencancel import KBankSettings, SolidgateSettings, XenditSettings
-from tokencancel._auth import (
+from tokencancel.providers import PreparedCancel
+from tokencancel.providers.kbank import (
+    KBANK,
+    KBankAdapter,
     KBankAuth,
-    SolidgateAuth,
-    XenditAuth,
     kbank_credential_headers,
     new_partner_txn_uid,
-    xendit_authorization,
 )
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import SolidgateAuth, solidgate_signature
+from tokencancel.providers.xendit import XENDIT, XenditAuth, xendit_authorization
 
-# PROVIDERS.md, "Test vectors".
+# Solidgate's published vectors (docs/providers.md, "Solidgate signature").
 VECTORS = [
     (
         "api_pk_test_1",
@@ -82,12 +83,14 @@ def test_xendit_authorization_is_basic_with_an_empty_password():
     assert value == "Basic " + base64.b64encode(b"xnd_development_abc:").decode()
 
 
-def test_xendit_auth_sets_authorization_and_api_version():
-    """XenditAuth adds Basic auth and api-version 2024-11-11."""
-    auth = XenditAuth(XenditSettings(XENDIT_SECRET_KEY))
+def test_xendit_auth_sets_authorization_and_the_request_sets_api_version():
+    """XenditAuth adds Basic auth; the request itself carries api-version 2024-11-11."""
+    settings = XenditSettings(XENDIT_SECRET_KEY)
+    auth = XenditAuth(settings)
     sent = _run_auth(auth, httpx2.Request("POST", "https://api.xendit.co/v3/x"))
     assert sent.headers["authorization"] == xendit_authorization(XENDIT_SECRET_KEY)
-    assert sent.headers["api-version"] == "2024-11-11"
+    prepared = XENDIT.prepare("pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1", {})
+    assert XENDIT.build_request(settings, prepared).headers == {"api-version": "2024-11-11"}
 
 
 def test_kbank_credential_headers():
@@ -99,43 +102,56 @@ def test_kbank_credential_headers():
     }
 
 
-def test_kbank_auth_completes_a_bare_body():
-    """KBankAuth fills credentials, requestDt (now) and a fresh partnerTxnUid into the body."""
-    settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET)
-    auth = KBankAuth(settings, clock=lambda: 1519630776.9, new_txn_uid=lambda: "RGH001030118001")
-    request = httpx2.Request("POST", "https://x.test", json={"tokenId": "T", "reference1": "R"})
-    sent = _run_auth(auth, request)
+def _kbank_prepared(request_id: str = "RGH001030118001") -> PreparedCancel:
+    return KBANK.prepare("T", {"reference1": "R"}, request_id=request_id)
+
+
+def test_kbank_body_is_built_without_credentials_and_the_auth_adds_them():
+    """The request body holds no secret; KBankAuth splices the credentials in as it leaves."""
+    settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET, partner_headers=False)
+    adapter = KBankAdapter(clock=lambda: 1519630776.9)
+    request = adapter.build_request(settings, _kbank_prepared())
+    assert request.content is not None
+    assert KBANK_PARTNER_SECRET.encode() not in request.content
+    sent = _run_auth(
+        KBankAuth(settings),
+        httpx2.Request("POST", "https://x.test", headers=request.headers, content=request.content),
+    )
     assert json.loads(sent.content) == {
-        "tokenId": "T",
-        "reference1": "R",
         "partnerId": KBANK_PARTNER_ID,
         "partnerSecret": KBANK_PARTNER_SECRET,
-        "requestDt": 1519630776,
         "partnerTxnUid": "RGH001030118001",
+        "requestDt": 1519630776,
+        "tokenId": "T",
+        "reference1": "R",
     }
-    assert sent.headers["partner-id"] == KBANK_PARTNER_ID
-    assert sent.headers["partner-secret"] == KBANK_PARTNER_SECRET
+    assert "partner-secret" not in sent.headers
     assert sent.headers["content-length"] == str(len(sent.content))
 
 
-def test_kbank_auth_keeps_the_callers_partner_txn_uid_and_overrides_wrong_credentials():
-    """A caller's partnerTxnUid survives; body credentials are forced to match the headers."""
-    settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET)
-    auth = KBankAuth(settings, clock=lambda: 1.0)
-    body = {"partnerTxnUid": "MINE", "partnerId": "other", "partnerSecret": "wrong"}
-    sent = _run_auth(auth, httpx2.Request("POST", "https://x.test", json=body))
-    sent_body = json.loads(sent.content)
-    assert sent_body["partnerTxnUid"] == "MINE"
-    assert sent_body["partnerId"] == KBANK_PARTNER_ID
-    assert sent_body["partnerSecret"] == KBANK_PARTNER_SECRET
+def test_kbank_partner_headers_are_sent_when_set():
+    """With partner_headers, the Partner-Id and Partner-Secret headers go out too."""
+    settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET, partner_headers=True)
+    sent = _run_auth(
+        KBankAuth(settings), httpx2.Request("POST", "https://x.test", content=b'{"a":1}')
+    )
+    assert sent.headers["partner-id"] == KBANK_PARTNER_ID
+    assert sent.headers["partner-secret"] == KBANK_PARTNER_SECRET
+
+
+def test_kbank_request_dt_in_the_portal_examples_form():
+    """request_dt=local-datetime sends Bangkok local time with milliseconds, as the examples do."""
+    settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET, request_dt="local-datetime")
+    adapter = KBankAdapter(clock=lambda: 1562238042.411)  # 2019-07-04T11:00:42.411Z
+    body = json.loads(adapter.build_request(settings, _kbank_prepared()).content or b"")
+    assert body["requestDt"] == "2019-07-04T18:00:42.411"
 
 
 def test_kbank_auth_leaves_a_non_json_body_alone():
-    """A body that is not a JSON object goes out untouched, with the credential headers."""
+    """A body that is not a JSON object goes out untouched."""
     settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET)
     sent = _run_auth(KBankAuth(settings), httpx2.Request("POST", "https://x.test", content=b"[1"))
     assert sent.content == b"[1"
-    assert sent.headers["partner-id"] == KBANK_PARTNER_ID
 
 
 def test_partner_txn_uids_are_short_distinct_and_header_safe():

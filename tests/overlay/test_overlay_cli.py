@@ -23,9 +23,9 @@ from loopback_server import (
     html_reply,
     json_reply,
 )
-from tokencancel._auth import xendit_authorization
 from tokencancel._cli import main
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
+from tokencancel.providers.xendit import xendit_authorization
 
 SECRETS = (
     KBANK_PARTNER_SECRET,
@@ -148,13 +148,13 @@ def test_kbank_partner_txn_uid_is_printed_and_can_be_chosen(server, env, capsys)
         (
             ["cancel", "solidgate", SOLIDGATE_TOKEN],
             json_reply(200, {"error": {"code": "1.01", "messages": ["Authentication failed"]}}),
-            1,
+            2,
             "authentication failed",
         ),
         (
             ["cancel", "kbank", KBANK_TOKEN, "--reference1", "R"],
             json_reply(200, {"statusCode": "10", "errorCode": "KP9999", "errorDesc": "internal"}),
-            1,
+            3,
             "KP9999",
         ),
         (["cancel", "xendit", XENDIT_TOKEN], html_reply(502), 3, "HTTP 502"),
@@ -179,7 +179,7 @@ def test_kbank_partner_txn_uid_is_printed_and_can_be_chosen(server, env, capsys)
 def test_failures_are_one_line_with_the_documented_exit_code(  # noqa: PLR0917 -- pytest passes fixtures and parameters by name
     server, env, capsys, argv, reply, expected_code, fragment
 ):
-    """Refusals exit 1, transport and unexpected answers exit 3; stderr is one readable line."""
+    """Refusals exit 1, rejected credentials 2, unknown outcomes 3; stderr is one readable line."""
     server.script(reply, reply, reply)
     code, out, err = run(argv, env, capsys)
     assert code == expected_code
@@ -195,8 +195,7 @@ def test_failures_are_one_line_with_the_documented_exit_code(  # noqa: PLR0917 -
     ("argv", "env_change", "fragment"),
     [
         (["cancel", "kbank", KBANK_TOKEN], {}, "--reference1"),
-        (["cancel", "xendit", XENDIT_TOKEN, "--reference1", "R"], {}, "kbank only"),
-        (["cancel", "xendit", "pt-short"], {}, "exactly 39 characters"),
+        (["cancel", "xendit", XENDIT_TOKEN, "--reference1", "R"], {}, "does not apply to xendit"),
         (["cancel", "paypal", "x"], {}, "invalid choice"),
         (["cancel", "xendit"], {}, "TOKEN_ID"),
         (["refund", "xendit", "x"], {}, "invalid choice"),
@@ -229,6 +228,15 @@ def test_usage_and_configuration_errors_exit_2_and_send_nothing(  # noqa: PLR091
     assert server.requests == []
 
 
+def test_a_token_id_out_of_spec_exits_1_and_sends_nothing(server, env, capsys):
+    """A token id the spec forbids is input that cannot be sent: exit 1, as in bulk."""
+    code, out, err = run(["cancel", "xendit", "pt-short"], env, capsys)
+    assert code == 1
+    assert out == ""
+    assert "exactly 39 characters" in err
+    assert server.requests == []
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["cancel", "--help"], ["--version"]])
 def test_help_everywhere(capsys, argv):
     """--help documents the command and its exit codes; it exits 0."""
@@ -237,7 +245,7 @@ def test_help_everywhere(capsys, argv):
     assert code == 0
     assert "tokencancel" in out
     if "--help" in argv:
-        assert "exit codes:" in out
+        assert "exit codes" in out
 
 
 def test_cancel_help_names_the_environment(capsys):

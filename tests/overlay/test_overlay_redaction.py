@@ -29,9 +29,9 @@ from tokencancel import (
     TokenCancelError,
     XenditSettings,
 )
-from tokencancel._auth import xendit_authorization
 from tokencancel._redact import redact
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
+from tokencancel.providers.xendit import xendit_authorization
 
 BASIC = xendit_authorization(XENDIT_SECRET_KEY)
 SIGNATURE = solidgate_signature(

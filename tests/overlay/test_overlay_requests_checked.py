@@ -10,6 +10,7 @@ from tokencancel import (
     Provider,
     ProviderError,
     TokenCancelClient,
+    TokenCancelError,
     XenditSettings,
 )
 
@@ -21,7 +22,13 @@ from tokencancel import (
         (lambda c: c.cancel_xendit(XENDIT_TOKEN + "0"), "exactly 39 characters"),
         (lambda c: c.cancel_xendit(""), "must not be empty"),
         (lambda c: c.cancel_solidgate(""), "must not be empty"),
-        (lambda c: c.cancel_solidgate("   "), "must not be empty"),
+        (lambda c: c.cancel_solidgate("   "), "visible ASCII without spaces"),
+        (lambda c: c.cancel_solidgate("tok\r\nX-Forged: 1"), "control characters"),
+        (lambda c: c.cancel_solidgate("tok\ud800"), "visible ASCII"),
+        (
+            lambda c: c.cancel_kbank(KBANK_TOKEN, reference1="R", partner_txn_uid="A\nB"),
+            "partner_txn_uid must be visible ASCII",
+        ),
         (lambda c: c.cancel_solidgate(123), "must be a string"),
         (lambda c: c.cancel_kbank("", reference1="R"), "must not be empty"),
         (lambda c: c.cancel_kbank(KBANK_TOKEN, reference1=""), "reference1 must not be empty"),
@@ -29,7 +36,7 @@ from tokencancel import (
             lambda c: c.cancel_kbank(KBANK_TOKEN, reference1="R", partner_txn_uid="X" * 16),
             "at most 15 characters",
         ),
-        (lambda c: c.cancel("xendit", XENDIT_TOKEN, reference1="R"), "KBank only"),
+        (lambda c: c.cancel("xendit", XENDIT_TOKEN, reference1="R"), "does not apply to Xendit"),
         (lambda c: c.cancel("kbank", KBANK_TOKEN), "needs reference1"),
         (lambda c: c.cancel("paypal", "tok"), "unknown provider"),
     ],
@@ -49,7 +56,7 @@ def test_generic_cancel_reaches_each_provider(server: CaptureServer, client: Tok
     """cancel(provider, ...) accepts the enum or its string and calls that provider."""
     server.script()
     for provider in (Provider.XENDIT, "xendit"):
-        with pytest.raises(ProviderError):  # the server's default answer is a 404
+        with pytest.raises(TokenCancelError):  # the server's default answer is a 404
             client.cancel(provider, XENDIT_TOKEN)
     assert [request.path for request in server.requests] == [
         f"/v3/payment_tokens/{XENDIT_TOKEN}/cancel"

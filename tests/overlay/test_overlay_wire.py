@@ -18,7 +18,7 @@ from loopback_server import (
     json_reply,
 )
 from tokencancel import CancelOutcome, TokenCancelClient
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
 
 KBANK_CANCELLED = {
     "partnerTxnUid": "X",
@@ -44,14 +44,16 @@ def test_kbank_request_on_the_wire(server: CaptureServer, client: TokenCancelCli
     assert request.headers["partner-id"] == KBANK_PARTNER_ID
     assert request.headers["partner-secret"] == KBANK_PARTNER_SECRET
     body = request.json()
-    assert list(body) == [
-        "partnerTxnUid",
-        "partnerId",
-        "partnerSecret",
-        "requestDt",
-        "tokenId",
-        "reference1",
-    ]
+    assert sorted(body) == sorted(
+        [
+            "partnerTxnUid",
+            "partnerId",
+            "partnerSecret",
+            "requestDt",
+            "tokenId",
+            "reference1",
+        ]
+    )
     assert body["partnerId"] == KBANK_PARTNER_ID
     assert body["partnerSecret"] == KBANK_PARTNER_SECRET
     assert body["tokenId"] == KBANK_TOKEN
@@ -65,8 +67,8 @@ def test_kbank_request_on_the_wire(server: CaptureServer, client: TokenCancelCli
     assert (
         request.body
         == (
-            f'{{"partnerTxnUid":"{body["partnerTxnUid"]}","partnerId":"{KBANK_PARTNER_ID}",'
-            f'"partnerSecret":"{KBANK_PARTNER_SECRET}","requestDt":{body["requestDt"]},'
+            f'{{"partnerId":"{KBANK_PARTNER_ID}","partnerSecret":"{KBANK_PARTNER_SECRET}",'
+            f'"partnerTxnUid":"{body["partnerTxnUid"]}","requestDt":{body["requestDt"]},'
             f'"tokenId":"{KBANK_TOKEN}","reference1":"ORDER-0001"}}'
         ).encode()
     )

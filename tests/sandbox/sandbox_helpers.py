@@ -17,7 +17,7 @@ import httpx2
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.response import V31ResponseValidator
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

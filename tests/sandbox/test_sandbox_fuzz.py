@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sandbox_helpers import SPECS, ProviderCalls, spec_problems
 from schemathesis import GenerationMode
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox
 
 _OPERATIONS = {

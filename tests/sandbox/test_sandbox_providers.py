@@ -8,7 +8,7 @@ import uuid
 import httpx2
 import pytest
 from sandbox_helpers import ProviderCalls, assert_conforms
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox, SandboxConfig
 
 UNKNOWN_XENDIT_ID = "pt-00000000-0000-0000-0000-000000000000"

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from sandbox_helpers import ProviderCalls
-from tokencancel._signing import solidgate_signature
+from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox
 from tokencancel_sandbox._spec import find_spec_dir
 

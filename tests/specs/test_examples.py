@@ -20,7 +20,7 @@ EXPECTED_MODEL = {
     ("solidgate", "processing"): "RevokeTokenAccepted",
     ("solidgate", "authenticationFailed"): "RevokeTokenAuthenticationFailed",
     ("solidgate", "tokenNotFound"): "RevokeTokenFailed",
-    ("solidgate", "alreadyCancelled"): "RevokeTokenFailed",
+    ("solidgate", "concurrentlyProcessing"): "RevokeTokenFailed",
     ("solidgate", "otherError"): "RevokeTokenFailed",
     ("solidgate", "rateLimited"): "RevokeTokenFailed",
     ("solidgate", "unavailable"): "RevokeTokenFailed",

@@ -17,18 +17,22 @@ from tokencancel import (
     AsyncTokenCancelClient,
     CancelOutcome,
     CancelResult,
+    KBankResult,
     KBankSettings,
     NotFoundError,
     Provider,
     ProviderError,
-    ProviderResponse,
     RateLimitedError,
     RetryPolicy,
+    SolidgateResult,
     SolidgateSettings,
     TokenCancelClient,
     TokenCancelError,
+    XenditResult,
     XenditSettings,
 )
+from tokencancel_kbank_client.models import CancelTokenResponse
+from tokencancel_xendit_client.models import PaymentToken
 
 XENDIT_TOKEN = "pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1"
 
@@ -60,24 +64,33 @@ def test_sync_client_types() -> None:
     """The blocking client's calls return CancelResult with typed fields."""
     policy = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, jitter=0.0)
     with TokenCancelClient(
-        *SETTINGS, timeout=5.0, retry=policy, transport=httpx2.MockTransport(_answer)
+        *SETTINGS,
+        timeout=5.0,
+        retry=policy,
+        transport_factory=lambda _: httpx2.MockTransport(_answer),
     ) as client:
-        assert_type(client.providers, tuple[Provider, ...])
+        assert_type(client.providers, tuple[str, ...])
         kbank = client.cancel_kbank("T", reference1="R", partner_txn_uid=None)
         solidgate = client.cancel_solidgate("tok")
         xendit = client.cancel_xendit(XENDIT_TOKEN)
         generic = client.cancel(Provider.XENDIT, XENDIT_TOKEN, reference1=None)
+        # Each provider's call is typed with that provider's models: no isinstance to narrow.
+        assert_type(kbank, CancelResult[KBankResult])
+        assert_type(kbank.parsed, CancelTokenResponse | None)
+        assert_type(solidgate, CancelResult[SolidgateResult])
+        assert_type(xendit.parsed, XenditResult | None)
+        assert isinstance(xendit.parsed, PaymentToken)
+        assert_type(generic, CancelResult[Any])
         for result in (kbank, solidgate, xendit, generic):
-            assert_type(result, CancelResult)
-            assert_type(result.provider, Provider)
+            assert_type(result.provider, str)
             assert_type(result.token_id, str)
             assert_type(result.outcome, CancelOutcome)
             assert_type(result.http_status, int)
             assert_type(result.provider_status, str | None)
-            assert_type(result.parsed, ProviderResponse)
             assert_type(result.raw_body, bytes)
             assert_type(result.attempts, int)
             assert_type(result.request_id, str | None)
+            assert_type(result.parse_error, str | None)
             assert_type(result.to_json_dict(), dict[str, Any])
         assert kbank.outcome is CancelOutcome.CANCELLED
         assert solidgate.outcome is CancelOutcome.CANCELLATION_PENDING
@@ -87,13 +100,15 @@ def test_sync_client_types() -> None:
 def test_error_types() -> None:
     """Errors carry typed facts; the tree's classes are ordinary exceptions."""
     with (
-        TokenCancelClient(*SETTINGS, transport=httpx2.MockTransport(_answer)) as client,
+        TokenCancelClient(
+            *SETTINGS, transport_factory=lambda _: httpx2.MockTransport(_answer)
+        ) as client,
         pytest.raises(NotFoundError) as caught,
     ):
         client.cancel_xendit("pt-00000000-0000-0000-0000-000000000000")
     error = caught.value
     assert_type(error, NotFoundError)
-    assert_type(error.provider, Provider | None)
+    assert_type(error.provider, str | None)
     assert_type(error.http_status, int | None)
     assert_type(error.error_code, str | None)
     assert_type(error.message, str)
@@ -110,12 +125,12 @@ def test_error_types() -> None:
 def test_async_client_types() -> None:
     """The async client's cancel methods are coroutines of CancelResult."""
 
-    async def scenario() -> list[CancelResult]:
+    async def scenario() -> list[CancelResult[Any]]:
         async with AsyncTokenCancelClient(
-            *SETTINGS, transport=httpx2.MockTransport(_async_answer)
+            *SETTINGS, transport_factory=lambda _: httpx2.MockTransport(_async_answer)
         ) as client:
             pending = client.cancel_xendit(XENDIT_TOKEN)
-            _ = assert_type(pending, Coroutine[Any, Any, CancelResult])
+            _ = assert_type(pending, Coroutine[Any, Any, CancelResult[XenditResult]])
             return [
                 await pending,
                 await client.cancel_kbank("T", reference1="R"),
@@ -124,7 +139,7 @@ def test_async_client_types() -> None:
             ]
 
     results = asyncio.run(scenario())
-    assert_type(results, list[CancelResult])
+    assert_type(results, list[CancelResult[Any]])
     assert [result.provider for result in results] == [
         Provider.XENDIT,
         Provider.KBANK,
@@ -142,7 +157,7 @@ def test_settings_types() -> None:
     assert_type(XenditSettings.from_env({"XENDIT_SECRET_KEY": "xnd_x_key"}), XenditSettings)
 
 
-def _misuse_is_rejected(client: TokenCancelClient, result: CancelResult) -> None:
+def _misuse_is_rejected(client: TokenCancelClient, result: CancelResult[Any]) -> None:
     """Never called: every line is a mistake mypy must catch."""
     client.cancel_kbank("T")  # type: ignore[call-arg]
     client.cancel_kbank("T", "R")  # type: ignore[call-arg]
@@ -152,3 +167,6 @@ def _misuse_is_rejected(client: TokenCancelClient, result: CancelResult) -> None
     XenditSettings(secret_key=None)  # type: ignore[arg-type]
     RetryPolicy(max_attempts="3")  # type: ignore[arg-type]
     TokenCancelClient(xendit=SETTINGS[0])  # type: ignore[arg-type]
+    client.cancel("xendt", XENDIT_TOKEN)  # type: ignore[arg-type]
+    kbank: CancelResult[KBankResult] = client.cancel_xendit(XENDIT_TOKEN)  # type: ignore[assignment]
+    del kbank

@@ -20,14 +20,14 @@ class TokenListItem:
     Attributes:
         token_id (None | str | Unset): The token.
         reference1 (None | str | Unset): Reference 1 of the token.
-        status (None | str | TokenStatus | Unset): Status of the token after the request. The field table says "array"
-            but the example value is the single string `CANCELLED`, so this is a string; other values may appear and parse
-            as plain strings.
+        status (list[str] | None | str | TokenStatus | Unset): Status of the token after the request. The field table
+            says "array" while the example value is the single string `CANCELLED`: both are accepted. Other values may
+            appear and parse as plain strings.
     """
 
     token_id: None | str | Unset = UNSET
     reference1: None | str | Unset = UNSET
-    status: None | str | TokenStatus | Unset = UNSET
+    status: list[str] | None | str | TokenStatus | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,11 +43,14 @@ class TokenListItem:
         else:
             reference1 = self.reference1
 
-        status: None | str | Unset
+        status: list[str] | None | str | Unset
         if isinstance(self.status, Unset):
             status = UNSET
         elif isinstance(self.status, TokenStatus):
             status = self.status.value
+        elif isinstance(self.status, list):
+            status = self.status
+
         else:
             status = self.status
 
@@ -85,7 +88,7 @@ class TokenListItem:
 
         reference1 = _parse_reference1(d.pop("reference1", UNSET))
 
-        def _parse_status(data: object) -> None | str | TokenStatus | Unset:
+        def _parse_status(data: object) -> list[str] | None | str | TokenStatus | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -98,7 +101,15 @@ class TokenListItem:
                 return status_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | str | TokenStatus | Unset, data)
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                status_type_2 = cast(list[str], data)
+
+                return status_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | str | TokenStatus | Unset, data)
 
         status = _parse_status(d.pop("status", UNSET))
 

@@ -25,7 +25,8 @@ T = TypeVar("T", bound="InvalidDataError")
 @_attrs_define
 class InvalidDataError:
     """Invalid data (`2.01`): the token was not found, its payment method does not support revocation, it is already
-    cancelled, or its cancellation is already processing.
+    cancelled, its cancellation is already processing, or the cancellation is already concurrently processing (the cases
+    Solidgate's API reference lists; the message texts are not all published).
 
         Attributes:
             code (Literal['2.01']): Always `2.01`.

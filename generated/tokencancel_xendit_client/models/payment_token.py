@@ -52,8 +52,8 @@ class PaymentToken:
                 returned depend on what the provider makes available.
             failure_code (FailureCode | None | str | Unset): Why the payment token failed; codes not listed (including
                 Xendit's published `"CAPTURE_AMOUNT_EXCEEDED "` with a trailing space) parse as plain strings.
-            metadata (Metadata | None | Unset): Key-value entries for the merchant's custom data: up to 50 keys, key names
-                up to 40 characters, values up to 500 characters. Xendit does not use it for processing.
+            metadata (Metadata | None | Unset): Key-value entries for the merchant's custom data (Xendit asks merchants for
+                up to 50 keys, names up to 40 characters, values up to 500). Xendit does not use it for processing.
             description (None | str | Unset): A custom description for the payment token.
             created (datetime.datetime | Unset): When the payment token was created (ISO 8601).
             updated (datetime.datetime | Unset): When the payment token was last updated (ISO 8601).

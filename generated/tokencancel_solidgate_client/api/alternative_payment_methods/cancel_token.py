@@ -110,8 +110,10 @@ def sync_detailed(
     Revocation is asynchronous: success is `{"status": "processing"}` and the final outcome
     arrives later as the webhook `alt_gate.recurring_token.cancelled`. Failures also arrive
     with HTTP 200, as an `error` object whose `code` says why: `1.01` authentication failed,
-    `2.01` invalid data (token not found, unsupported method, already cancelled, cancellation
-    already processing), other `X.XX` codes for other declines.
+    `2.01` invalid data (the API reference lists: token not found, unsupported method, token
+    already cancelled, cancellation already processing, cancellation is already concurrently
+    processing; only "recurring token was not found" is published verbatim), other `X.XX`
+    codes for other declines.
 
     Args:
         body (RevokeTokenRequest): Body of a Revoke token request.
@@ -148,8 +150,10 @@ def sync(
     Revocation is asynchronous: success is `{"status": "processing"}` and the final outcome
     arrives later as the webhook `alt_gate.recurring_token.cancelled`. Failures also arrive
     with HTTP 200, as an `error` object whose `code` says why: `1.01` authentication failed,
-    `2.01` invalid data (token not found, unsupported method, already cancelled, cancellation
-    already processing), other `X.XX` codes for other declines.
+    `2.01` invalid data (the API reference lists: token not found, unsupported method, token
+    already cancelled, cancellation already processing, cancellation is already concurrently
+    processing; only "recurring token was not found" is published verbatim), other `X.XX`
+    codes for other declines.
 
     Args:
         body (RevokeTokenRequest): Body of a Revoke token request.
@@ -183,8 +187,10 @@ async def asyncio_detailed(
     Revocation is asynchronous: success is `{"status": "processing"}` and the final outcome
     arrives later as the webhook `alt_gate.recurring_token.cancelled`. Failures also arrive
     with HTTP 200, as an `error` object whose `code` says why: `1.01` authentication failed,
-    `2.01` invalid data (token not found, unsupported method, already cancelled, cancellation
-    already processing), other `X.XX` codes for other declines.
+    `2.01` invalid data (the API reference lists: token not found, unsupported method, token
+    already cancelled, cancellation already processing, cancellation is already concurrently
+    processing; only "recurring token was not found" is published verbatim), other `X.XX`
+    codes for other declines.
 
     Args:
         body (RevokeTokenRequest): Body of a Revoke token request.
@@ -219,8 +225,10 @@ async def asyncio(
     Revocation is asynchronous: success is `{"status": "processing"}` and the final outcome
     arrives later as the webhook `alt_gate.recurring_token.cancelled`. Failures also arrive
     with HTTP 200, as an `error` object whose `code` says why: `1.01` authentication failed,
-    `2.01` invalid data (token not found, unsupported method, already cancelled, cancellation
-    already processing), other `X.XX` codes for other declines.
+    `2.01` invalid data (the API reference lists: token not found, unsupported method, token
+    already cancelled, cancellation already processing, cancellation is already concurrently
+    processing; only "recurring token was not found" is published verbatim), other `X.XX`
+    codes for other declines.
 
     Args:
         body (RevokeTokenRequest): Body of a Revoke token request.

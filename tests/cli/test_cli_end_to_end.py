@@ -16,20 +16,63 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import PROVIDERS
 from tokencancel._cli import main as tokencancel_main
+from tokencancel.providers import REGISTRY
 from tokencancel_sandbox import Sandbox, SandboxConfig
 
 TOKENCANCEL = Path(sys.executable).with_name("tokencancel")
 REFERENCE1 = "ORDER-0001"
+PROVIDERS = list(REGISTRY)
+
+# What the sandbox's own codes and texts mean: they are the sandbox's conventions, not the
+# providers', so the client learns them as an operator would, from an outcome-rules file.
+SANDBOX_RULES = """
+[[rule]]
+provider = "kbank"
+error_code = "TOKEN_ALREADY_CANCELLED"
+outcome = "already_inactive"
+source = "tokencancel sandbox convention"
+
+[[rule]]
+provider = "kbank"
+error_code = "AUTHENTICATION_FAILED"
+outcome = "authentication_failed"
+source = "tokencancel sandbox convention"
+
+[[rule]]
+provider = "solidgate"
+error_code = "2.01"
+message = "(?i)already cancel"
+outcome = "already_inactive"
+source = "tokencancel sandbox convention"
+"""
+
+
+class _CliSandbox:
+    """A running sandbox and the environment that points the CLI at it, rules included."""
+
+    def __init__(self, sandbox: _CliSandbox, rules: Path) -> None:
+        self.sandbox = sandbox
+        self.rules = rules
+
+    def env(self) -> dict[str, str]:
+        return {**self.sandbox.env(), "TOKENCANCEL_OUTCOME_RULES": str(self.rules)}
+
+    def create_token(self, provider: str, **fields: object) -> str:
+        return self.sandbox.create_token(provider, **fields)  # type: ignore[arg-type]
+
+    def token_status(self, provider: str, token_id: str) -> str:
+        return self.sandbox.token_status(provider, token_id)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
-def cli_sandbox() -> Iterator[Sandbox]:
+def cli_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_CliSandbox]:
     """A sandbox whose Solidgate tokens settle at once and whose 429 fault resets quickly."""
+    rules = tmp_path_factory.mktemp("rules") / "sandbox-rules.toml"
+    rules.write_text(SANDBOX_RULES, encoding="utf-8")
     config = SandboxConfig(cancel_settle_seconds=0.0, fault_rate_limit_reset_seconds=0.05)
     with Sandbox.start(port=0, config=config) as running:
-        yield running
+        yield _CliSandbox(running, rules)
 
 
 def _arguments(provider: str, token_id: str) -> list[str]:
@@ -37,10 +80,10 @@ def _arguments(provider: str, token_id: str) -> list[str]:
     return ["cancel", provider, token_id, *extra]
 
 
-def _create(sandbox: Sandbox, provider: str, **fields: object) -> str:
+def _create(sandbox: _CliSandbox, provider: str, **fields: object) -> str:
     if provider == "kbank":
         fields.setdefault("reference1", REFERENCE1)
-    return sandbox.create_token(provider, **fields)  # type: ignore[arg-type]
+    return sandbox.create_token(provider, **fields)
 
 
 def _run(env: dict[str, str], provider: str, token_id: str) -> subprocess.CompletedProcess[str]:
@@ -55,7 +98,7 @@ def _run(env: dict[str, str], provider: str, token_id: str) -> subprocess.Comple
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_cancel_then_cancel_again_through_the_cli(cli_sandbox: Sandbox, provider: str) -> None:
+def test_cancel_then_cancel_again_through_the_cli(cli_sandbox: _CliSandbox, provider: str) -> None:
     # First cancel succeeds (Solidgate: pending), second is the already-cancelled answer.
     token_id = _create(cli_sandbox, provider)
     first = _run(cli_sandbox.env(), provider, token_id)
@@ -71,6 +114,23 @@ def test_cancel_then_cancel_again_through_the_cli(cli_sandbox: Sandbox, provider
         "INACTIVE_PAYMENT_REQUEST",
         "token: recurring token already cancelled",
     }
+    assert result["rule_source"].startswith(
+        "operator rule" if provider != "xendit" else "https://docs.xendit.co"
+    )
+
+
+@pytest.mark.parametrize("provider", ["kbank", "solidgate"])
+def test_without_rules_the_sandboxs_own_codes_are_never_final(
+    cli_sandbox: _CliSandbox, provider: str
+) -> None:
+    # The sandbox's "already cancelled" is its own wording: without a rule it stays unknown.
+    token_id = _create(cli_sandbox, provider)
+    assert _run(cli_sandbox.env(), provider, token_id).returncode == 0
+    env = {k: v for k, v in cli_sandbox.env().items() if k != "TOKENCANCEL_OUTCOME_RULES"}
+    second = _run(env, provider, token_id)
+    assert second.returncode == 3
+    assert second.stdout == ""
+    assert "unrecognised answer" in second.stderr
 
 
 _WRONG_CREDENTIALS = {
@@ -82,19 +142,23 @@ _WRONG_CREDENTIALS = {
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_wrong_credentials_are_an_authentication_refusal(
-    cli_sandbox: Sandbox, provider: str
+    cli_sandbox: _CliSandbox, provider: str
 ) -> None:
-    # Wrong credentials: the provider's authentication answer, exit 1, the secret never shown.
+    # Wrong credentials: the provider's authentication answer, exit 2, the secret never shown.
     token_id = _create(cli_sandbox, provider)
     result = _run({**cli_sandbox.env(), **_WRONG_CREDENTIALS[provider]}, provider, token_id)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "authentic" in result.stderr.lower()
     assert "wrong-secret-4d1c" not in result.stdout + result.stderr
     assert cli_sandbox.token_status(provider, token_id) in {"ACTIVE", "active"}
 
 
 def _main(
-    sandbox: Sandbox, provider: str, token_id: str, capsys: pytest.CaptureFixture[str], *extra: str
+    sandbox: _CliSandbox,
+    provider: str,
+    token_id: str,
+    capsys: pytest.CaptureFixture[str],
+    *extra: str,
 ) -> tuple[int, str, str]:
     code = tokencancel_main([*_arguments(provider, token_id), *extra], env=sandbox.env())
     captured = capsys.readouterr()
@@ -104,7 +168,7 @@ def _main(
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("fault", ["429", "503", "reset"])
 def test_retryable_faults_are_retried_to_success(
-    cli_sandbox: Sandbox, provider: str, fault: str, capsys: pytest.CaptureFixture[str]
+    cli_sandbox: _CliSandbox, provider: str, fault: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # One 429, 503 or reset, then normal behaviour: the CLI retries and the token is cancelled.
     token_id = _create(cli_sandbox, provider, fault=fault, fault_times=1)
@@ -129,7 +193,7 @@ _PERSISTENT_FAULTS = [
 
 @pytest.mark.parametrize(("provider", "fault", "evidence"), _PERSISTENT_FAULTS)
 def test_persistent_faults_fail_with_their_evidence(
-    cli_sandbox: Sandbox,
+    cli_sandbox: _CliSandbox,
     provider: str,
     fault: str,
     evidence: str,
@@ -145,7 +209,7 @@ def test_persistent_faults_fail_with_their_evidence(
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_slow_fault_times_out(
-    cli_sandbox: Sandbox, provider: str, capsys: pytest.CaptureFixture[str]
+    cli_sandbox: _CliSandbox, provider: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Answers slower than the timeout: the command fails with a timeout (delay 10x the timeout).
     token_id = _create(cli_sandbox, provider, fault="slow", delay_seconds=3.0)

@@ -1,0 +1,116 @@
+"""The exit codes of `tokencancel cancel`, `check` and `bulk`: one table, one meaning per code.
+
+A token's outcome falls in one category (`Category`); each category has one exit code, and a
+command exits with the most urgent code among its tokens (a bulk run) or its one token
+(`cancel`). The same condition gives the same code whichever command met it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+from ._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    ProviderError,
+    ProviderServerError,
+    RateLimitedError,
+    TokenCancelError,
+)
+
+__all__ = ["EXIT_CODES_HELP", "Category", "ExitCode", "category_of"]
+
+
+class ExitCode(enum.IntEnum):
+    """What a `tokencancel` command's exit status means."""
+
+    OK = 0
+    REFUSED = 1
+    USAGE = 2
+    INCOMPLETE = 3
+    INTERNAL = 4
+    IO = 5
+    INTERRUPTED = 130
+
+
+class Category(enum.StrEnum):
+    """What became of one token, as the output and the exit code report it."""
+
+    CANCELLED = "cancelled"
+    CANCELLATION_PENDING = "cancellation_pending"
+    ALREADY_INACTIVE = "already_inactive"
+    NOT_FOUND = "not_found"  # the provider said so, in its documented shape
+    REFUSED = "refused"  # the provider refused the request for good
+    INVALID_INPUT = "invalid_input"  # the input cannot be sent as it is
+    RATE_LIMITED = "rate_limited"  # still rate limited after the retries: run again
+    ERROR = "error"  # outcome unknown (transport, timeout, unexpected answer): run again
+    FATAL = "fatal"  # credentials or configuration: every token would fail the same way
+
+    @property
+    def done(self) -> bool:
+        """Whether a re-run leaves this token alone (its outcome is final)."""
+        return self in _DONE
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit code this category calls for."""
+        return _EXIT_CODES[self]
+
+
+_DONE: Final = frozenset(
+    {
+        Category.CANCELLED,
+        Category.CANCELLATION_PENDING,
+        Category.ALREADY_INACTIVE,
+        Category.NOT_FOUND,
+        Category.REFUSED,
+        Category.INVALID_INPUT,
+    }
+)
+_EXIT_CODES: Final = {
+    Category.CANCELLED: ExitCode.OK,
+    Category.CANCELLATION_PENDING: ExitCode.OK,
+    Category.ALREADY_INACTIVE: ExitCode.OK,
+    Category.NOT_FOUND: ExitCode.REFUSED,
+    Category.REFUSED: ExitCode.REFUSED,
+    Category.INVALID_INPUT: ExitCode.REFUSED,
+    Category.RATE_LIMITED: ExitCode.INCOMPLETE,
+    Category.ERROR: ExitCode.INCOMPLETE,
+    Category.FATAL: ExitCode.USAGE,
+}
+
+
+def category_of(error: TokenCancelError) -> Category:
+    """The category a failed cancel falls in: the one place errors are sorted for the CLI."""
+    if isinstance(error, AuthenticationError | ConfigurationError):
+        return Category.FATAL
+    if isinstance(error, NotFoundError):
+        return Category.NOT_FOUND
+    if isinstance(error, RateLimitedError):
+        return Category.RATE_LIMITED
+    if isinstance(error, InvalidRequestError):
+        # Refused before sending (the spec forbids the value) or by the provider: final.
+        return Category.INVALID_INPUT if error.http_status is None else Category.REFUSED
+    if isinstance(error, ProviderError) and not (
+        isinstance(error, ProviderServerError) or error.retryable
+    ):
+        return Category.REFUSED
+    # Server errors, unexpected or unrecognised answers, timeouts, transport failures.
+    return Category.ERROR
+
+
+EXIT_CODES_HELP: Final = """\
+exit codes (the same for cancel, check and bulk):
+  0    success: every token cancelled, cancellation pending, or already inactive
+  1    the provider refused or does not know a token (not found, refused), or an
+       input line cannot be sent as it is
+  2    usage or configuration error, or the provider rejected the credentials;
+       nothing (more) was sent
+  3    the outcome of a token is unknown (timeout, transport failure, unexpected or
+       unrecognised answer, server error, still rate limited): run again
+  4    internal error (please report it with the -v output)
+  5    an input or output file cannot be read or written: nothing is lost, run again
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP): run again to resume"""

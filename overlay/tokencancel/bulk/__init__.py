@@ -1,0 +1,28 @@
+"""`tokencancel bulk`: many tokens, one provider, paced at the provider's rate limit, resumable.
+
+One file per idea: `pacing` (the limiter and the paced transport), `input` (plain, CSV, JSONL),
+`output` (the append-only results file, which is also the resume state), `outcomes` (how a
+result or an error is written down), `summary` (counts, pace, exit code, the progress line),
+`run` (the reader, the workers and the stops) and `command` (the command line).
+"""
+
+from .command import add_bulk_arguments, run_bulk_command
+from .input import InputRecord, read_records
+from .outcomes import DONE_OUTCOMES
+from .pacing import PacingLimiter, SendSlot, WireLog
+from .run import open_paced_client, run_bulk
+from .summary import BulkSummary
+
+__all__ = [
+    "DONE_OUTCOMES",
+    "BulkSummary",
+    "InputRecord",
+    "PacingLimiter",
+    "SendSlot",
+    "WireLog",
+    "add_bulk_arguments",
+    "open_paced_client",
+    "read_records",
+    "run_bulk",
+    "run_bulk_command",
+]
