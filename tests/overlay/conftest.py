@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from loopback_server import (
+from tokencancel import KBankSettings, SolidgateSettings, TokenCancelClient, XenditSettings
+
+from .loopback_server import (
     FAST_RETRY,
     KBANK_PARTNER_ID,
     KBANK_PARTNER_SECRET,
@@ -16,7 +18,6 @@ from loopback_server import (
     CaptureServer,
     SleepRecorder,
 )
-from tokencancel import KBankSettings, SolidgateSettings, TokenCancelClient, XenditSettings
 
 
 @pytest.fixture

@@ -13,14 +13,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from loopback_server import (
-    KBANK_TOKEN,
-    SOLIDGATE_TOKEN,
-    XENDIT_TOKEN,
-    Reply,
-    html_reply,
-    json_reply,
-)
 from tokencancel import (
     AuthenticationError,
     CancelOutcome,
@@ -41,6 +33,15 @@ from tokencancel import (
     UnexpectedResponseError,
     UnrecognizedAnswerError,
     XenditSettings,
+)
+
+from .loopback_server import (
+    KBANK_TOKEN,
+    SOLIDGATE_TOKEN,
+    XENDIT_TOKEN,
+    Reply,
+    html_reply,
+    json_reply,
 )
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

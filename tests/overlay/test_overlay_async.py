@@ -7,17 +7,6 @@ import json
 
 import httpx2
 import pytest
-from loopback_server import (
-    FAST_RETRY,
-    KBANK_TOKEN,
-    SOLIDGATE_TOKEN,
-    XENDIT_TOKEN,
-    CaptureServer,
-    Reply,
-    SleepRecorder,
-    html_reply,
-    json_reply,
-)
 from tokencancel import (
     AsyncTokenCancelClient,
     CancelOutcome,
@@ -28,6 +17,18 @@ from tokencancel import (
     SolidgateSettings,
     UnexpectedResponseError,
     XenditSettings,
+)
+
+from .loopback_server import (
+    FAST_RETRY,
+    KBANK_TOKEN,
+    SOLIDGATE_TOKEN,
+    XENDIT_TOKEN,
+    CaptureServer,
+    Reply,
+    SleepRecorder,
+    html_reply,
+    json_reply,
 )
 
 CANCELED = json_reply(200, {"status": "CANCELED"})

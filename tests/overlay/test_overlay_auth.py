@@ -8,13 +8,6 @@ import re
 
 import httpx2
 import pytest
-from loopback_server import (
-    KBANK_PARTNER_ID,
-    KBANK_PARTNER_SECRET,
-    SOLIDGATE_PUBLIC_KEY,
-    SOLIDGATE_SECRET_KEY,
-    XENDIT_SECRET_KEY,
-)
 from tokencancel import KBankSettings, SolidgateSettings, XenditSettings
 from tokencancel.providers import PreparedCancel
 from tokencancel.providers.kbank import (
@@ -26,6 +19,14 @@ from tokencancel.providers.kbank import (
 )
 from tokencancel.providers.solidgate import SolidgateAuth, solidgate_signature
 from tokencancel.providers.xendit import XENDIT, XenditAuth, xendit_authorization
+
+from .loopback_server import (
+    KBANK_PARTNER_ID,
+    KBANK_PARTNER_SECRET,
+    SOLIDGATE_PUBLIC_KEY,
+    SOLIDGATE_SECRET_KEY,
+    XENDIT_SECRET_KEY,
+)
 
 # Solidgate's published vectors (docs/providers.md, "Solidgate signature").
 VECTORS = [

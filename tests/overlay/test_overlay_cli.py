@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 import tokencancel._cli
-from loopback_server import (
+from tokencancel._cli import main
+from tokencancel.providers.solidgate import solidgate_signature
+from tokencancel.providers.xendit import xendit_authorization
+
+from .loopback_server import (
     KBANK_PARTNER_SECRET,
     KBANK_TOKEN,
     SOLIDGATE_PUBLIC_KEY,
@@ -23,9 +27,6 @@ from loopback_server import (
     html_reply,
     json_reply,
 )
-from tokencancel._cli import main
-from tokencancel.providers.solidgate import solidgate_signature
-from tokencancel.providers.xendit import xendit_authorization
 
 SECRETS = (
     KBANK_PARTNER_SECRET,

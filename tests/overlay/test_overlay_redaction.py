@@ -11,17 +11,6 @@ import json
 import logging
 
 import pytest
-from loopback_server import (
-    KBANK_PARTNER_SECRET,
-    KBANK_TOKEN,
-    SOLIDGATE_PUBLIC_KEY,
-    SOLIDGATE_SECRET_KEY,
-    SOLIDGATE_TOKEN,
-    XENDIT_SECRET_KEY,
-    XENDIT_TOKEN,
-    CaptureServer,
-    json_reply,
-)
 from tokencancel import (
     KBankSettings,
     SolidgateSettings,
@@ -32,6 +21,18 @@ from tokencancel import (
 from tokencancel._redact import redact
 from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel.providers.xendit import xendit_authorization
+
+from .loopback_server import (
+    KBANK_PARTNER_SECRET,
+    KBANK_TOKEN,
+    SOLIDGATE_PUBLIC_KEY,
+    SOLIDGATE_SECRET_KEY,
+    SOLIDGATE_TOKEN,
+    XENDIT_SECRET_KEY,
+    XENDIT_TOKEN,
+    CaptureServer,
+    json_reply,
+)
 
 BASIC = xendit_authorization(XENDIT_SECRET_KEY)
 SIGNATURE = solidgate_signature(

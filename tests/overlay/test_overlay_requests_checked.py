@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from loopback_server import KBANK_TOKEN, XENDIT_TOKEN, CaptureServer
 from tokencancel import (
     ConfigurationError,
     InvalidRequestError,
@@ -13,6 +12,8 @@ from tokencancel import (
     TokenCancelError,
     XenditSettings,
 )
+
+from .loopback_server import KBANK_TOKEN, XENDIT_TOKEN, CaptureServer
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,6 @@ import random
 import socket
 
 import pytest
-from loopback_server import (
-    KBANK_TOKEN,
-    SOLIDGATE_TOKEN,
-    XENDIT_TOKEN,
-    CaptureServer,
-    Reply,
-    SleepRecorder,
-    html_reply,
-    json_reply,
-)
 from tokencancel import (
     CancelOutcome,
     NotFoundError,
@@ -27,6 +17,17 @@ from tokencancel import (
     TransportError,
     UnexpectedResponseError,
     XenditSettings,
+)
+
+from .loopback_server import (
+    KBANK_TOKEN,
+    SOLIDGATE_TOKEN,
+    XENDIT_TOKEN,
+    CaptureServer,
+    Reply,
+    SleepRecorder,
+    html_reply,
+    json_reply,
 )
 
 CANCELED = json_reply(200, {"status": "CANCELED"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from loopback_server import KBANK_TOKEN, SOLIDGATE_TOKEN, XENDIT_TOKEN, CaptureServer, json_reply
 from tokencancel import (
     AsyncTokenCancelClient,
     ConfigurationError,
@@ -13,6 +12,8 @@ from tokencancel import (
     TokenCancelClient,
     XenditSettings,
 )
+
+from .loopback_server import KBANK_TOKEN, SOLIDGATE_TOKEN, XENDIT_TOKEN, CaptureServer, json_reply
 
 
 def test_defaults_are_the_documented_servers():

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import trustme
-from loopback_server import KBANK_PARTNER_ID, KBANK_PARTNER_SECRET, KBANK_TOKEN, SleepRecorder
 from tokencancel import (
     CancelOutcome,
     KBankSettings,
@@ -20,6 +19,8 @@ from tokencancel import (
     TokenCancelClient,
     TransportError,
 )
+
+from .loopback_server import KBANK_PARTNER_ID, KBANK_PARTNER_SECRET, KBANK_TOKEN, SleepRecorder
 
 CLIENT_IDENTITY = "partner.kbank.test"
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import time
 
-from loopback_server import (
+from tokencancel import CancelOutcome, TokenCancelClient
+from tokencancel.providers.solidgate import solidgate_signature
+
+from .loopback_server import (
     KBANK_PARTNER_ID,
     KBANK_PARTNER_SECRET,
     KBANK_TOKEN,
@@ -17,8 +20,6 @@ from loopback_server import (
     CaptureServer,
     json_reply,
 )
-from tokencancel import CancelOutcome, TokenCancelClient
-from tokencancel.providers.solidgate import solidgate_signature
 
 KBANK_CANCELLED = {
     "partnerTxnUid": "X",

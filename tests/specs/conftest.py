@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from spec_helpers import call_generated_client
+
+from .spec_helpers import call_generated_client
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from spec_helpers import ROOT
+
+from .spec_helpers import ROOT
 
 CHECK_TIMEOUT = 180
 

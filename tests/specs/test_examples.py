@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from spec_helpers import PROVIDERS, call_generated_client, request_examples, response_examples
 from tokencancel_solidgate_client.models import GatewayError, InvalidDataError
 from tokencancel_solidgate_client.models.field_messages import FieldMessages
+
+from .spec_helpers import PROVIDERS, call_generated_client, request_examples, response_examples
 
 # The generated model each documented answer must parse into (the Solidgate 200 is a union that
 # the generator resolves by trying variants in order, so the variant is the thing to prove).

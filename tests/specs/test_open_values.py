@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spec_helpers import call_generated_client
 from tokencancel_kbank_client.models import StatusCode, TokenStatus
 from tokencancel_solidgate_client.models import (
     GatewayError,
@@ -13,6 +12,8 @@ from tokencancel_solidgate_client.models import (
     RevokeTokenAuthenticationFailed,
     RevokeTokenFailed,
 )
+
+from .spec_helpers import call_generated_client
 
 
 def test_kbank_unknown_status_code_and_token_status_parse_as_strings(answer_with: Any) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
-from spec_helpers import PROVIDERS, ROOT, SPECS, load_spec, the_operation
+
+from .spec_helpers import PROVIDERS, ROOT, SPECS, load_spec, the_operation
 
 EXPECTED_ROUTES = {
     "kbank": ("/kplus/payment/cancel-token", "https://kbankapi.tech/v1"),

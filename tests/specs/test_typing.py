@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mypy import api
-from spec_helpers import ROOT
+
+from .spec_helpers import ROOT
 
 USAGE = ROOT / "tests" / "typing" / "generated_clients_usage.py"
 

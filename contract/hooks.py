@@ -1,6 +1,6 @@
 """Schemathesis extensions for the contract run: credentials, wire signing, body-aware checks.
 
-schemathesis loads this file (`hooks` in tests/contract/schemathesis.toml) in the process that
+schemathesis loads this file (`hooks` in contract/schemathesis.toml) in the process that
 fuzzes one spec. It reads the provider's credentials from the same environment variables the
 overlay reads, through the overlay's own settings, credential and signing code, so the fuzzer
 authenticates exactly as the client does:
@@ -62,6 +62,7 @@ _KBANK_INVALID_REQUEST_CODES = frozenset({"INVALID_REQUEST"})
 _KBANK_SUCCESS = "00"
 _SOLIDGATE_AUTHENTICATION_FAILED = "1.01"
 _XENDIT_VALIDATION_ERROR = "API_VALIDATION_ERROR"
+_OK, _REDIRECT, _BAD_REQUEST = 200, 300, 400
 # Statuses that mean "who are you?" whatever the provider's body convention.
 _AUTH_STATUSES = frozenset({401, 403})
 
@@ -135,6 +136,7 @@ class SolidgateWireSignature(requests.auth.AuthBase):
         self._secret_key = secret_key
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Sign the prepared body: the exact bytes requests will send."""
         request.headers["signature"] = solidgate_signature(
             self._public_key, self._secret_key, _as_bytes(request.body)
         )
@@ -347,7 +349,7 @@ def provider_positive_data_acceptance(
                 "Solidgate answered 'Authentication failed' (1.01) to valid data carrying a valid "
                 "merchant and a signature of the exact bytes sent"
             )
-    elif provider is Provider.XENDIT and response.status_code == 400:
+    elif provider is Provider.XENDIT and response.status_code == _BAD_REQUEST:
         body = _json_or_none(response.content)
         if isinstance(body, dict) and body.get("error_code") == _XENDIT_VALIDATION_ERROR:
             raise AssertionError(
@@ -369,7 +371,7 @@ def provider_negative_data_rejection(
         case, positive=False
     ):
         return None
-    if not 200 <= response.status_code < 300:
+    if not _OK <= response.status_code < _REDIRECT:
         return None  # a refusal; status and schema checks judge whether it is documented
     provider = provider_of(case)
     if provider is Provider.KBANK:
@@ -462,7 +464,7 @@ def _probes(provider: Provider, case: Case[Any], response: Response) -> list[tup
     if provider is Provider.KBANK:
         if not isinstance(body, dict):
             return []
-        secret_header = "Partner-Secret"
+        secret_header = "Partner-Secret"  # noqa: S105 -- a header name
         wrong = str(body.get("partnerSecret", "")) + "-wrong"
         bare_headers = CaseInsensitiveDict(headers)
         bare_headers.pop("Partner-Id", None)
