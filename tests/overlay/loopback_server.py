@@ -21,7 +21,7 @@ import attrs
 import httpx2
 from tokencancel import RetryPolicy
 
-# Credentials from the providers' own examples (PROVIDERS.md); fake by construction.
+# Credentials shaped like the providers' own examples (docs/providers.md); fake by construction.
 KBANK_PARTNER_ID = "KP2XXX000033159"
 KBANK_PARTNER_SECRET = "S1AyQ0ZCMDAwMDMzMTU5LWtwbHVzLXNpdC0yYzJwLWZhY2Vib29r"
 SOLIDGATE_PUBLIC_KEY = "api_pk_test_1"

@@ -97,7 +97,7 @@ def test_cancel_prints_the_normalised_result(server, env, capsys, argv, reply, o
 
 
 def assert_wire_format(provider: str, request) -> None:
-    """The request carries exactly what PROVIDERS.md describes for `provider`."""
+    """The request carries exactly what docs/providers.md describes for `provider`."""
     assert request.method == "POST"
     if provider == "kbank":
         body = request.json()

@@ -107,7 +107,7 @@ def test_solidgate_request_on_the_wire(server: CaptureServer, client: TokenCance
     assert request.body == b'{"token":"923bb4e6-4a5f-41ec-81fb-28eb8a152e55"}'
     assert request.headers["content-type"] == "application/json"
     assert request.headers["merchant"] == SOLIDGATE_PUBLIC_KEY
-    # The first PROVIDERS.md vector: this body with these keys.
+    # The first published Solidgate vector (docs/providers.md): this body with these keys.
     assert request.headers["signature"] == solidgate_signature(
         SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY, request.body
     )

@@ -50,7 +50,7 @@ def test_specs_pass_the_redocly_linter() -> None:
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_spec_has_the_documented_route_operation_id_and_server(provider: str) -> None:
-    """Path, first server and operationId are exactly as PROVIDERS.md gives them."""
+    """Path, first server and operationId are exactly as docs/providers.md gives them."""
     spec = load_spec(provider)
     path, operation = the_operation(spec)
     expected_path, expected_server = EXPECTED_ROUTES[provider]

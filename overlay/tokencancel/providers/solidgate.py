@@ -67,17 +67,18 @@ SOLIDGATE_DEFAULT_BASE_URL: Final = "https://gate.solidgate.com/api"
 
 # Sources (docs/providers.md, "Solidgate").
 REVOKE_DOC: Final = (
-    "https://api-docs.solidgate.com/#tag/Alternative-payment-methods/operation/revoke-token"
+    "https://api-docs.solidgate.com/api/alternative-payment-methods/revoke-apm-recurring-token"
 )
 ERROR_CODES_DOC: Final = "https://docs.solidgate.com/payments/payments-insights/error-codes/"
-RATE_LIMITS_DOC: Final = "https://api-docs.solidgate.com/#section/Rate-limits"
+RATE_LIMITS_DOC: Final = "https://api-docs.solidgate.com/api/openapi/main/md/rate-limits"
 
 SolidgateResult = RevokeTokenAccepted | RevokeTokenFailed
 """What a Solidgate `CancelResult.parsed` holds: `processing` (accepted) or a 2.01 error body."""
 
 # The one 2.01 text Solidgate publishes verbatim (REVOKE_DOC's example).
 _NOT_FOUND_TEXT: Final = "recurring token was not found"
-# A 2.01 case REVOKE_DOC lists by this wording: the cancellation is already under way.
+# A 2.01 case REVOKE_DOC names ("Error 2.01 Cancellation is already concurrently processing");
+# its message text is not published, so an answer worded otherwise stays unrecognised.
 _CONCURRENT_TEXT: Final = "already concurrently processing"
 
 

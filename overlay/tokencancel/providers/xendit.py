@@ -69,7 +69,7 @@ XENDIT_TOKEN_ID_LENGTH: Final = 39
 # Sources (docs/providers.md, "Xendit").
 CANCEL_DOC: Final = "https://docs.xendit.co/apidocs/cancel-payment-token"
 RATE_LIMITS_DOC: Final = "https://docs.xendit.co/apidocs/rate-limits"
-OBSERVED: Final = "observed: Xendit answers every API this way (docs/providers.md)"
+AUTH_DOC: Final = "https://docs.xendit.co/api-integration/api-keys/"
 
 XenditResult = PaymentToken | BadRequestError
 """What a Xendit `CancelResult.parsed` holds: the token (200) or the 400 error body."""
@@ -270,8 +270,8 @@ def _bad_request(
 # (SERVER_ERROR, CHANNEL_UNAVAILABLE; a gateway page in front of Xendit means the same: nothing
 # was done, and 503 is retried); 401 and 403 are what Xendit answers every API with.
 _STATUS_ERRORS: Final[dict[int, tuple[type[TokenCancelError], str, str]]] = {
-    _UNAUTHORIZED: (AuthenticationError, "authentication failed", OBSERVED),
-    _FORBIDDEN: (PermissionDeniedError, "the secret key lacks the permission", OBSERVED),
+    _UNAUTHORIZED: (AuthenticationError, "authentication failed", AUTH_DOC),
+    _FORBIDDEN: (PermissionDeniedError, "the secret key lacks the permission", AUTH_DOC),
     _SERVER_ERROR: (ProviderServerError, "Xendit server error", CANCEL_DOC),
     _UNAVAILABLE: (ProviderServerError, "Xendit is unavailable", CANCEL_DOC),
 }
