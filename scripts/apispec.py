@@ -63,6 +63,10 @@ class SpecError(Exception):
     """A document that cannot be read as the OpenAPI description it claims to be."""
 
 
+class MissingOperationError(SpecError):
+    """The document is readable but does not describe the operation asked for."""
+
+
 def load_document(text: str, source: str) -> dict[str, Any]:
     """Parse a JSON or YAML document whose top level is a mapping."""
     try:
@@ -407,7 +411,7 @@ def read_operation(
     resolver = _Resolver(document, source)
     path_item, _ = resolver.deref((document.get("paths") or {}).get(path))
     if not isinstance(path_item, dict) or not isinstance(path_item.get(method), dict):
-        raise SpecError(f"{source}: no operation {method.upper()} {path}")
+        raise MissingOperationError(f"{source}: no operation {method.upper()} {path}")
     operation: dict[str, Any] = path_item[method]
     # The most specific server list wins: operation, then path item, then document.
     servers = operation.get("servers") or path_item.get("servers") or document.get("servers") or []
@@ -619,21 +623,15 @@ def compare(left: Operation, right: Operation, aspects: Iterable[str] = ALL_ASPE
         if any(_below(location, gone) for gone in missing):
             continue
         a, b = left_fields.get(location), right_fields.get(location)
-        if a is None or b is None:
-            missing.append(location)
-            present = a or b
-            assert present is not None  # noqa: S101 (one side has it by construction)
-            deltas.append(
-                Delta(
-                    "property",
-                    location,
-                    "",
-                    a.describe() if a else None,
-                    b.describe() if b else None,
-                )
-            )
+        if a is not None and b is not None:
+            deltas.extend(_field_deltas(location, a, b, wanted))
             continue
-        deltas.extend(_field_deltas(location, a, b, wanted))
+        missing.append(location)
+        deltas.append(
+            Delta(
+                "property", location, "", a.describe() if a else None, b.describe() if b else None
+            )
+        )
     return sorted(deltas)
 
 

@@ -39,6 +39,7 @@ from upstream_readers import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
     READERS,
+    UnpublishedOperationError,
     Upstream,
     UpstreamError,
     fetch,
@@ -228,11 +229,9 @@ def provider_deltas(provider: str, source: str, spec_path: Path, text: str) -> l
     for method, path in operations(spec):
         try:
             upstream: Upstream = READERS[provider](text, source, method, path)
-        except UpstreamError as error:
-            if "no operation" in str(error):
-                deltas.append(Delta("operation", "", f"{method.upper()} {path}", None, "present"))
-                continue
-            raise
+        except UnpublishedOperationError:
+            deltas.append(Delta("operation", "", f"{method.upper()} {path}", None, "present"))
+            continue
         try:
             ours = read_operation(
                 spec, method, path, source=str(spec_path), fold_security_headers=True

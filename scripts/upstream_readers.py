@@ -27,6 +27,7 @@ import httpx2
 from apispec import (
     ALL_ASPECTS,
     Field,
+    MissingOperationError,
     Operation,
     SpecError,
     examples,
@@ -41,6 +42,10 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024  # Solidgate's bundle holds its whole API r
 
 class UpstreamError(Exception):
     """An upstream document that cannot be fetched or read; the message is one line."""
+
+
+class UnpublishedOperationError(UpstreamError):
+    """The page is readable but does not describe our operation: a difference, not an error."""
 
 
 @dataclass
@@ -143,6 +148,8 @@ def _read_openapi(document: Any, source: str, method: str, path: str) -> Upstrea
         operation = read_openapi_operation(
             document, method, path, source=source, fold_security_headers=True
         )
+    except MissingOperationError as error:
+        raise UnpublishedOperationError(str(error)) from None
     except SpecError as error:
         raise UpstreamError(str(error)) from None
     return Upstream(
@@ -189,7 +196,7 @@ def read_kbank(text: str, source: str, method: str, path: str) -> Upstream:
         sorted({normalise_url(url[: -len(path)]) for url in endpoints if url.endswith(path)})
     )
     if endpoints and not servers:
-        raise UpstreamError(f"{source}: no endpoint ends with {path} ({', '.join(endpoints)})")
+        raise UnpublishedOperationError(f"{source}: no endpoint ends with {path}")
 
     fields: dict[str, Field] = {}
     section = "body"

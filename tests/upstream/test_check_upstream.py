@@ -346,3 +346,21 @@ def test_the_command_exits_2_with_one_line_and_no_traceback_on_a_missing_page() 
     assert result.returncode == 2
     assert result.stderr == "check-upstream: /nonexistent: no such file\n"
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_kbank_endpoint_moved_to_another_path_is_a_new_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """If the page's endpoint no longer ends with our path, the operation is reported gone."""
+    page = PINNED["kbank"].read_text(encoding="utf-8")
+    moved = page.replace(
+        "12002/kplus/payment/cancel-token\n```", "12002/kplus/v2/payment/cancel-token\n```"
+    )
+    assert moved != page
+    path = tmp_path / "CancelToken.en.md"
+    path.write_text(moved, encoding="utf-8")
+    status, out, _ = run(capsys, "--only", "kbank", "--kbank", str(path))
+    assert status == 1
+    assert flagged(out, "NEW") == {
+        "operation: POST /kplus/payment/cancel-token: not in the upstream document"
+    }
