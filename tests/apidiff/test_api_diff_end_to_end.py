@@ -139,12 +139,19 @@ def test_a_commit_trailer_accepts_breaking_changes_knowingly(repo: Path) -> None
 
 def test_the_ref_can_be_any_commit_and_a_bad_one_is_a_usage_error(repo: Path) -> None:
     """--ref compares with the named commit; an unknown ref exits 2 with one line."""
-    edit_xendit(repo, (XENDIT_DESCRIPTION, ""))
-    git(repo, "commit", "--quiet", "--all", "--message=drop description")
+    (repo / "specs" / "xendit.yaml").write_text("openapi: 3.1.0\npaths: {}\n", encoding="utf-8")
+    git(repo, "commit", "--quiet", "--all", "--message=an empty Xendit spec")
 
     same = run_script(repo, "api_diff.py", "--ref", "HEAD")
     assert (same.returncode, same.stderr) == (0, "")
-    assert "(HEAD)" in same.stdout.splitlines()[0]
+    assert same.stdout == (
+        f"# API changes: working tree against {git(repo, 'rev-parse', 'HEAD')[:12]} (HEAD)\n"
+        "\n"
+        "api-diff: no change to the public API or the specs\n"
+    )
+    against_main = run_script(repo, "api_diff.py", "--ref", "main")
+    assert against_main.returncode == 1
+    assert "- **Breaking:** operation removed\n" in against_main.stdout
 
     bad = run_script(repo, "api_diff.py", "--ref", "no-such-ref")
     assert bad.returncode == 2
