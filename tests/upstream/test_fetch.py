@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from upstream_helpers import PINNED, run
+from upstream_helpers import PINNED, check_upstream, run
 
 PAGE = PINNED["xendit"].read_bytes()
 
@@ -97,3 +97,25 @@ def test_a_bad_timeout_setting_is_a_usage_error(capsys: pytest.CaptureFixture[st
         2,
         "check-upstream: UPSTREAM_TIMEOUT: expected a positive number, got 'soon'\n",
     )
+
+
+def test_live_mode_reads_each_providers_published_page(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """UPSTREAM_LIVE=1 (the nightly job) asks for the three public pages, and nothing else."""
+    asked: list[str] = []
+    by_url = {check_upstream.LIVE[p]: PINNED[p].read_text("utf-8") for p in PINNED}
+
+    def fake_fetch(location: str, *, timeout: float, max_bytes: int) -> str:
+        asked.append(location)
+        return by_url[location]
+
+    monkeypatch.setattr(check_upstream, "fetch", fake_fetch)
+    status, out, _ = run(capsys, "--live")
+    assert status == 0
+    assert asked == [
+        "https://raw.githubusercontent.com/mzget/markdown-for-open-api/HEAD/public/Kplus/CancelToken.en.md",
+        "https://api-docs.solidgate.com/_bundle/api/@v1/index.json?download",
+        "https://docs.xendit.co/apidocs/cancel-payment-token.md",
+    ]
+    assert "xendit: https://docs.xendit.co/apidocs/cancel-payment-token.md against" in out
