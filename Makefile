@@ -12,9 +12,20 @@ HAND_WRITTEN := overlay sandbox scripts tests bench contract
 # installed on the machine by hand can change what runs.
 export PATH := $(abspath $(BIN)):$(PATH)
 SANDBOX_PORT ?= 8787
+# make api-diff: the git ref to compare the working tree with (default: merge base with main), and
+# a reason to accept breaking changes knowingly (else an API-Break-Accepted commit trailer).
+REF ?=
+ACCEPT_BREAKING ?=
+# make check-upstream: each provider's published page, a URL or a file (default: the pinned copy
+# in docs/upstream/); UPSTREAM_LIVE=1 reads every provider's live page instead.
+# Set on the command line (`make api-diff REF=v0.1.0`) or in the environment, make passes them on.
+UPSTREAM_KBANK ?=
+UPSTREAM_SOLIDGATE ?=
+UPSTREAM_XENDIT ?=
+UPSTREAM_LIVE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint lint-specs typecheck test check clean sandbox contract bench
+.PHONY: help install generate check-generated api-diff check-upstream lint lint-specs typecheck test check clean sandbox contract bench
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +48,12 @@ generate: $(STAMP) ## Regenerate generated/ from specs/ with the pinned generato
 
 check-generated: $(STAMP) ## Fail with a summary if generated/ differs from a fresh generation
 	$(BIN)/python scripts/generate.py --check
+
+api-diff: $(STAMP) ## What changed for callers since REF (default: merge base with main); exit 1 if breaking
+	$(BIN)/python scripts/api_diff.py
+
+check-upstream: $(STAMP) ## Compare each provider's published docs with our spec; exit 1 on an unrecorded difference
+	$(BIN)/python scripts/check_upstream.py $(if $(UPSTREAM_LIVE),--live)
 
 lint-specs: $(STAMP) $(NODE_STAMP) ## Validate each spec (openapi-spec-validator) and lint it (Redocly CLI)
 	$(BIN)/python -m openapi_spec_validator $(SPECS)
