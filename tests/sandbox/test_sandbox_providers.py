@@ -181,14 +181,14 @@ def test_kbank_reference1_must_match_when_the_token_has_one(
 
 def test_kbank_invalid_body_is_invalid_request_naming_fields(calls: ProviderCalls) -> None:
     # A body breaking the spec answers INVALID_REQUEST naming each field, not echoing values.
-    body = calls.kbank_body("tok", partnerTxnUid="X" * 16, requestDt="2019-07-04T18:00:42.411")
+    body = calls.kbank_body("tok", partnerTxnUid="X" * 16, requestDt="yesterday-7f3a")
     del body["reference1"]
     response = calls.kbank(body=body)
     answer = response.json()
     assert (answer["statusCode"], answer["errorCode"]) == ("10", "INVALID_REQUEST")
     for field in ("partnerTxnUid", "requestDt", "reference1"):
         assert field in answer["errorDesc"]
-    assert "2019-07-04" not in answer["errorDesc"]
+    assert "yesterday-7f3a" not in answer["errorDesc"]
     assert_conforms("kbank", response)
 
 
