@@ -19,11 +19,13 @@ from tokencancel_sandbox._config import (
     SolidgateCredentials,
     XenditCredentials,
 )
+from tokencancel_sandbox._conventions import OUTCOME_RULES_PATH
 from tokencancel_sandbox._errors import ControlRequestError, SandboxConfigError, SandboxError
 from tokencancel_sandbox._sandbox import Sandbox
 
 __all__ = [
     "FAULTS",
+    "OUTCOME_RULES_PATH",
     "PROVIDERS",
     "ControlRequestError",
     "KBankCredentials",

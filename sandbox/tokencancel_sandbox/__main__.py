@@ -8,7 +8,14 @@ import signal
 import sys
 from types import FrameType
 
-from tokencancel_sandbox._config import PROVIDERS, RateLimit, SandboxConfig
+from tokencancel_sandbox._config import (
+    KBANK_CREDENTIALS_MODES,
+    KBANK_REQUEST_DT_FORMS,
+    PROVIDERS,
+    VOCABULARIES,
+    RateLimit,
+    SandboxConfig,
+)
 from tokencancel_sandbox._errors import SandboxError
 from tokencancel_sandbox._sandbox import Sandbox
 from tokencancel_sandbox._spec import SpecNotFoundError
@@ -64,6 +71,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check every answer against the spec before sending it",
     )
+    parser.add_argument(
+        "--kbank-credentials",
+        choices=KBANK_CREDENTIALS_MODES,
+        default=SandboxConfig.kbank_credentials,
+        help="where KBank's partner credentials must be: in the body alone (headers, when sent, "
+        "must match) or in headers and body (default %(default)s)",
+    )
+    parser.add_argument(
+        "--kbank-request-dt",
+        choices=KBANK_REQUEST_DT_FORMS,
+        default=SandboxConfig.kbank_request_dt,
+        help="which KBank requestDt form is accepted: epoch seconds, the portal's local "
+        "date-time string, or either (default %(default)s)",
+    )
+    parser.add_argument(
+        "--vocabulary",
+        choices=VOCABULARIES,
+        default=SandboxConfig.vocabulary,
+        help="`unknown` answers cancels with codes, statuses and texts no client has seen "
+        "(default %(default)s)",
+    )
     parser.add_argument("--log-requests", action="store_true", help="log method, path, status")
     return parser
 
@@ -82,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             cancel_settle_seconds=arguments.settle_seconds,
             slow_seconds=arguments.slow_seconds,
             validate_responses=arguments.validate_responses,
+            kbank_credentials=arguments.kbank_credentials,
+            kbank_request_dt=arguments.kbank_request_dt,
+            vocabulary=arguments.vocabulary,
         )
         sandbox = Sandbox(
             arguments.host, arguments.port, config, log_requests=arguments.log_requests

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tokencancel_sandbox._answers import BAD_GATEWAY_HTML, Answer, ResetConnection, json_answer
-from tokencancel_sandbox._config import FAULTS, PROVIDERS, SandboxConfig
+from tokencancel_sandbox._config import FAULTS, MAX_DELAY_SECONDS, PROVIDERS, SandboxConfig
 from tokencancel_sandbox._emulator import Call, Emulator
 from tokencancel_sandbox._errors import ControlRequestError
 from tokencancel_sandbox._kbank import KBankEmulator
@@ -182,6 +182,8 @@ class SandboxApp:
         problems, body = call.operation.request_problems(
             call.path_params, call.headers, call.query, call.content_type, call.raw_body
         )
+        if not problems:
+            problems = emulator.setting_problems(call, body)
         if problems:
             return emulator.invalid_request(call, problems)
         token_id, reference1 = emulator.target(call, body)
@@ -193,11 +195,17 @@ class SandboxApp:
             return BAD_GATEWAY_HTML
         if fault == "reset":
             return ResetConnection()
-        if fault == "slow":
-            # The cancel happens after the delay, as at a provider that is merely slow: a retry
-            # arriving meanwhile cancels the token, and this request then finds it cancelled.
+        in_flight = fault == "slow"
+        if in_flight:
+            # The cancel happens after the delay, as at a provider that is merely slow. Until
+            # then it is in flight: a retry arriving meanwhile cancels the token (KBank,
+            # Xendit; this request then finds it cancelled) or is refused as concurrently
+            # processing (Solidgate).
+            self.store.begin_cancel(emulator.name, token_id, reference1)
             self.stopping.wait(self.config.slow_seconds if delay is None else delay)
-        attempt = self.store.cancel(emulator.name, token_id, emulator.transition, reference1)
+        attempt = self.store.cancel(
+            emulator.name, token_id, emulator.transition, reference1, in_flight=in_flight
+        )
         answer = emulator.answer(call, body, attempt)
         # `truncated` loses the answer, not the cancel: the provider did the work.
         return answer.truncated() if fault == "truncated" else answer
@@ -248,6 +256,7 @@ def _describe_token(token: Token) -> dict[str, Any]:
         "status": token.status,
         "fault": token.fault,
         "faults_left": token.faults_left,
+        "cancels_in_flight": token.cancels_in_flight,
     }
 
 
@@ -304,10 +313,12 @@ def _optional_seconds(requested: Any) -> float | None:
         isinstance(requested, (int, float))
         and not isinstance(requested, bool)
         and math.isfinite(requested)
-        and requested >= 0
+        and 0 <= requested <= MAX_DELAY_SECONDS
     ):
         return float(requested)
-    raise ControlRequestError(400, "delay_seconds must be a non-negative number")
+    raise ControlRequestError(
+        400, f"delay_seconds must be a number of seconds from 0 to {MAX_DELAY_SECONDS:g}"
+    )
 
 
 def _not_found(method: str, path: str) -> Answer:
