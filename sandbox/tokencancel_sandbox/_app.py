@@ -139,9 +139,8 @@ class SandboxApp:
 
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one request."""
-        split = urlsplit(request.target)
-        path = split.path or "/"
-        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        path, query_text = _split_target(request.target)
+        query = dict(parse_qsl(query_text, keep_blank_values=True))
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._control(request.method, path, request.body)
         for provider, prefix in self.prefixes.items():
@@ -247,6 +246,24 @@ class SandboxApp:
     def _reset_answer(self) -> dict[str, str]:
         self.reset()
         return {"status": "reset"}
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    """Split a request target into path and query, whatever its form.
+
+    Origin-form (`/path?query`) is split by hand; absolute-form (`http://host/path`) by
+    urlsplit, which raises ValueError on some malformed ones (`http://[x/`): those are taken as
+    an origin-form path that matches no route.
+    """
+    if "://" in target.split("?", 1)[0]:
+        try:
+            split = urlsplit(target)
+        except ValueError:
+            pass
+        else:
+            return split.path or "/", split.query
+    path, _, query = target.partition("#")[0].partition("?")
+    return path or "/", query
 
 
 def _describe_token(token: Token) -> dict[str, Any]:
