@@ -11,7 +11,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tokencancel_sandbox._answers import BAD_GATEWAY_HTML, Answer, ResetConnection, json_answer
 from tokencancel_sandbox._config import FAULTS, MAX_DELAY_SECONDS, PROVIDERS, SandboxConfig
 from tokencancel_sandbox._emulator import Call, Emulator
+from tokencancel_sandbox._environment import shell_exports
 from tokencancel_sandbox._errors import ControlRequestError
 from tokencancel_sandbox._kbank import KBankEmulator
 from tokencancel_sandbox._ratelimit import SlidingWindowLimiter
@@ -69,6 +70,10 @@ class SandboxApp:
         }
         #: Set when the server stops, so `slow` faults stop waiting.
         self.stopping = threading.Event()
+        #: The client's environment for this sandbox (set by `Sandbox`, which knows its URLs).
+        self.environment: Callable[[], Mapping[str, str]] = dict
+        #: The CA certificate (PEM) clients must trust, in the TLS mode.
+        self.ca_pem: bytes | None = None
         self.reset()
 
     # -- state -------------------------------------------------------------------------------
@@ -227,6 +232,15 @@ class SandboxApp:
             expected, produce = simple[path]
             _require_method(method, expected)
             return json_answer(200, produce(), documented=False)
+        if path == "/_sandbox/env":
+            _require_method(method, "GET")
+            exports = shell_exports(self.environment()).encode("utf-8")
+            return Answer(200, exports, "text/plain; charset=utf-8")
+        if path == "/_sandbox/ca.pem":
+            _require_method(method, "GET")
+            if self.ca_pem is None:
+                raise ControlRequestError(404, "no CA certificate: the sandbox is not in TLS mode")
+            return Answer(200, self.ca_pem, "application/x-pem-file")
         found = _TOKENS_PATH.fullmatch(path)
         if found:
             _require_method(method, "POST")

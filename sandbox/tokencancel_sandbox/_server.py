@@ -1,4 +1,4 @@
-"""The HTTP layer: a threading HTTP/1.1 server with keep-alive, and the faults that need the socket.
+"""The HTTP layer: a threading HTTP/1.1 server, with keep-alive, TLS and the socket-level faults.
 
 The standard library's server gives full control of the socket, which the faults need: a body
 cut short under a matching Content-Length (`truncated`), and a TCP reset instead of an answer
@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import socket
+import ssl
 import struct
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,10 +51,23 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     # Benchmarks open many connections at once.
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], app: SandboxApp, *, log_requests: bool) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: SandboxApp,
+        *,
+        log_requests: bool,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.app = app
         self.log_requests = log_requests
         super().__init__(address, _Handler)
+        if ssl_context is not None:
+            # The handshake happens in the connection's own thread (`_Handler.setup`), not in
+            # accept(): a client that stalls or fails it holds up no one else.
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Log a connection that ended in an exception: one line for a client's doing.
@@ -77,6 +91,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120
     server: SandboxHTTPServer
     server_version = "tokencancel-sandbox"
+
+    def setup(self) -> None:
+        """Set the socket's timeout, then finish the TLS handshake (TLS mode) under it."""
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
 
     def version_string(self) -> str:
         """The Server header: the sandbox's name only, not the Python version."""
