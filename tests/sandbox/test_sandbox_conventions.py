@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import tomllib
+from types import SimpleNamespace
 from typing import Any
 
 import httpx2
@@ -14,6 +15,7 @@ import pytest
 from sandbox_helpers import ProviderCalls, assert_conforms
 from tokencancel_sandbox import OUTCOME_RULES_PATH, Sandbox, SandboxConfig
 from tokencancel_sandbox._conventions import CONVENTIONS, OUTCOMES, PROVIDER_TEXTS
+from tokencancel_sandbox._spec import _describe_error
 
 SANDBOX_SOURCE = "tokencancel sandbox convention"
 
@@ -213,3 +215,32 @@ def test_unknown_vocabulary_answers_match_no_rule(http: httpx2.Client) -> None:
     text = _joined(solidgate["error"]["messages"])
     assert matching_outcomes("solidgate", "2.01", text) == []
     assert json.dumps(solidgate)  # a JSON answer, as ever
+
+
+@pytest.mark.parametrize(
+    ("keyword", "expected"),
+    [
+        ("minLength", 1),
+        ("maxLength", 9),
+        ("minimum", 0),
+        ("maximum", 9),
+        ("exclusiveMinimum", 0),
+        ("exclusiveMaximum", 9),
+        ("minItems", 1),
+        ("maxItems", 9),
+        ("maxProperties", 50),
+        ("pattern", "^x$"),
+        ("format", "date-time"),
+        ("const", "2.01"),
+        ("type", ["string", "null"]),
+        ("enum", ["a", "b"]),
+        ("anyOf", []),
+        ("oneOf", []),
+        ("additionalProperties", False),
+    ],
+)
+def test_every_validation_phrase_is_covered_by_the_rule(keyword: str, expected: object) -> None:
+    # Whatever schema keyword a request breaks, the sandbox's wording of it ("token <phrase>")
+    # is matched by the invalid_request rule for Solidgate's 2.01 messages.
+    phrase = _describe_error(SimpleNamespace(validator=keyword, validator_value=expected))
+    assert matching_outcomes("solidgate", "2.01", f"token: token {phrase}") == ["invalid_request"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls, assert_conforms
+from sandbox_helpers import ProviderCalls, SandboxProcess, assert_conforms
 from tokencancel_sandbox import Sandbox, SandboxConfig, SandboxConfigError
 
 LOCAL_DATETIME = "2019-07-04T18:00:42.411"  # every example request on KBank's portal
@@ -114,8 +115,48 @@ def test_unknown_setting_values_are_refused(setting: dict[str, str]) -> None:
         SandboxConfig(**setting)  # type: ignore[arg-type]
 
 
-def test_cli_flags_choose_the_kbank_settings() -> None:
-    # --kbank-credentials and --kbank-request-dt reach the sandbox; a wrong value is a usage error.
+def test_cli_flags_reach_the_sandbox(tmp_path: Path) -> None:
+    # --kbank-credentials, --kbank-request-dt and --vocabulary change what the served sandbox
+    # answers: body-only credentials refused, a string requestDt refused, a novel 404 code.
+    process = SandboxProcess(
+        "--kbank-credentials",
+        "headers-and-body",
+        "--kbank-request-dt",
+        "epoch-seconds",
+        "--vocabulary",
+        "unknown",
+        log_path=tmp_path / "log",
+    )
+    try:
+        credentials = httpx2.get(f"{process.url}/_sandbox/credentials").json()
+        kbank = credentials["kbank"]
+        headers = {"Partner-Id": kbank["partner_id"], "Partner-Secret": kbank["partner_secret"]}
+        body = {
+            "partnerTxnUid": "TXN1",
+            "partnerId": kbank["partner_id"],
+            "partnerSecret": kbank["partner_secret"],
+            "requestDt": LOCAL_DATETIME,
+            "tokenId": "KP2XXX00003315900BBC3C374D644DE9F2BA5CDC189C27B",
+            "reference1": "ORDER-0001",
+        }
+        url = f"{process.url}/kbank/v1/kplus/payment/cancel-token"
+        body_only = httpx2.post(url, json=body).json()
+        wrong_form = httpx2.post(url, json=body, headers=headers).json()
+        xendit = httpx2.post(
+            f"{process.url}/xendit/v3/payment_tokens/pt-{'0' * 36}/cancel",
+            auth=(credentials["xendit"]["secret_key"], ""),
+        )
+    finally:
+        process.close()
+    assert body_only["errorCode"] == "AUTHENTICATION_FAILED"
+    assert wrong_form["errorCode"] == "INVALID_REQUEST"
+    assert "epoch-seconds" in wrong_form["errorDesc"]
+    assert xendit.status_code == 404
+    assert xendit.json()["error_code"] != "DATA_NOT_FOUND"
+
+
+def test_a_wrong_cli_setting_is_a_usage_error() -> None:
+    # A value outside the choices exits 2 naming the accepted ones, without a traceback.
     result = subprocess.run(
         [sys.executable, "-m", "tokencancel_sandbox", "--kbank-request-dt", "iso"],
         capture_output=True,
