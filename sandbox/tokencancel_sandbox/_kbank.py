@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from tokencancel_sandbox._answers import Answer, json_answer
 from tokencancel_sandbox._config import SandboxConfig
 from tokencancel_sandbox._conventions import (
+    CONVENTIONS,
     KBANK_ACTIVE,
     KBANK_AUTHENTICATION_FAILED,
     KBANK_INVALID_REQUEST,
@@ -91,7 +92,8 @@ class KBankEmulator(Emulator):
             why="for success and for every refusal",
         )
         self.statuses = (ACTIVE, *(status for status in listed_statuses if status != ACTIVE))
-        self.novel = NovelWords({*self.statuses, INTERNAL_ERROR, KBANK_TOKEN_NOT_FOUND})
+        conventions = {c.error_code for c in CONVENTIONS if c.provider == self.name}
+        self.novel = NovelWords({*self.statuses, INTERNAL_ERROR, *conventions})
 
     def authenticate(self, call: Call) -> Answer | None:
         """Headers (required, or when sent); then, if the body is a JSON object, its credentials."""

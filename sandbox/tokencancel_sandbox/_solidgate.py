@@ -83,7 +83,8 @@ class SolidgateEmulator(Emulator):
             why="for bad credentials and invalid data",
         )
         self.statuses = SOLIDGATE_TOKEN_STATES
-        self.novel = NovelWords({*self.statuses, *cancellation_statuses, *codes})
+        texts = {text for _, text in _REASONS.values()}
+        self.novel = NovelWords({*self.statuses, *cancellation_statuses, *codes, *texts})
 
     def authenticate(self, call: Call) -> Answer | None:
         """`1.01` unless `merchant` is the public key and `signature` signs the raw body."""
