@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import sys
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -91,6 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120
     server: SandboxHTTPServer
     server_version = "tokencancel-sandbox"
+    # What a request line is taken to be before it is parsed: the stdlib's default, HTTP/0.9,
+    # would send its refusal of a malformed line without a status line or headers.
+    default_request_version = "HTTP/1.1"
 
     def setup(self) -> None:
         """Set the socket's timeout, then finish the TLS handshake (TLS mode) under it."""
@@ -203,6 +207,16 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _UnreadableBodyError(400, "bad chunked trailer section")
             if not line.strip():
                 return
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Send the standard library's own refusals as JSON, like the sandbox's, and never a 5xx.
+
+        They answer a malformed request line, an over-long line or too many headers; a request
+        line naming an HTTP version the server does not speak (the stdlib's 505) is a 400.
+        """
+        status = HTTPStatus.BAD_REQUEST if code >= HTTPStatus.INTERNAL_SERVER_ERROR else code
+        self.log_error("refused with %s: %s", int(status), message)
+        self._refuse(int(status), message or HTTPStatus(status).phrase)
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer a request the sandbox cannot read, and close the connection after it."""

@@ -258,6 +258,30 @@ def test_odd_methods_and_targets_are_4xx(
     _assert_clean_log(server)
 
 
+@pytest.mark.parametrize(
+    ("request_head", "expected"),
+    [
+        (b"GET / HTTP/2.0", 400),
+        (b"GET / FOO/1.1", 400),
+        (b"\x00\x01\x02 garbage", 400),
+        (b"GET", 400),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1", 414),
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000, 431),
+        (b"GET / HTTP/1.1" + b"\r\nX: a" * 101, 431),
+    ],
+    ids=["http-2", "not-http", "binary", "no-target", "long-line", "long-header", "headers"],
+)
+def test_malformed_request_heads_get_a_4xx_with_a_status_line(
+    server: SandboxProcess, request_head: bytes, expected: int
+) -> None:
+    # The stdlib's own refusals come as real HTTP/1.1 answers (not HTTP/0.9 bodies) and never
+    # as a 5xx: a request line naming HTTP/2.0 is a 400, not a 505.
+    status, received = raw_exchange(server.port, request_head + b"\r\n\r\n")
+    assert status == expected, received[:200]
+    assert "error" in json.loads(answer_body(received))
+    _assert_clean_log(server)
+
+
 def test_a_client_resetting_mid_request_leaves_no_traceback(server: SandboxProcess) -> None:
     # A client that sends half a request and resets the connection is a one-line debug event.
     with socket.create_connection(("127.0.0.1", server.port)) as connection:

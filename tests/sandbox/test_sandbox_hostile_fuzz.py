@@ -1,10 +1,11 @@
 """A fuzz of malformed requests on raw sockets: every one gets an answer, none a 5xx, no error log.
 
-Hypothesis builds requests no HTTP library would send: any method, odd targets, header values of
-arbitrary bytes (non-ASCII, control characters, stray line breaks), Basic headers of junk, JSON
-bodies with lone surrogates and wrong types, bodies framed by a right or wrong Content-Length,
-chunked or not at all, sometimes with valid credentials so they reach the deeper checks. No
-token has a fault here, so any 5xx would be unintended.
+Hypothesis builds requests no HTTP library would send: any method, odd targets, HTTP versions
+that are missing, 2.0 or junk, header values of arbitrary bytes (non-ASCII, control characters,
+stray line breaks), Basic headers of junk, JSON bodies with lone surrogates and wrong types,
+bodies framed by a right or wrong Content-Length, chunked or not at all, sometimes with valid
+credentials so they reach the deeper checks. No token has a fault here, so any 5xx would be
+unintended.
 """
 
 from __future__ import annotations
@@ -151,7 +152,9 @@ def _request(draw: st.DrawFn, credentials: dict[str, dict[str, str]]) -> bytes:
     elif framing == "chunked":
         headers.append((b"Transfer-Encoding", b"chunked"))
         body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
-    head = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"Host: 127.0.0.1"]
+    version = draw(st.sampled_from(["HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/x", ""]))
+    request_line = f"{method} {target} {version}".rstrip()
+    head = [request_line.encode("latin-1"), b"Host: 127.0.0.1"]
     head += [name + b": " + value for name, value in headers]
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
