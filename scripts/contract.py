@@ -224,9 +224,15 @@ def _real_target(provider: str, env: Mapping[str, str], rate: str | None) -> Tar
 
 def _start_sandbox(stack: ExitStack, rate: str | None) -> Callable[[str], Target]:
     """Start the embedded sandbox on a free loopback port; return a Target factory for it."""
-    from tokencancel_sandbox import Sandbox  # noqa: PLC0415 (only needed when a run uses it)
+    from tokencancel_sandbox import (  # noqa: PLC0415 (only needed when a run uses it)
+        Sandbox,
+        SandboxConfig,
+    )
 
-    sandbox = stack.enter_context(Sandbox.start(host="127.0.0.1", port=0))
+    # specs/kbank.yaml declares the Partner-Id/Partner-Secret headers as its security scheme, so
+    # the run verifies a sandbox that requires them (its default accepts body credentials alone).
+    config = SandboxConfig(kbank_credentials="headers-and-body")
+    sandbox = stack.enter_context(Sandbox.start(host="127.0.0.1", port=0, config=config))
     print(f"contract: sandbox listening on {sandbox.url}")
     sandbox_env = sandbox.env()
 

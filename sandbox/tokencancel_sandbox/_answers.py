@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["BAD_GATEWAY_HTML", "Answer", "ResetConnection", "json_answer"]
+__all__ = ["BAD_GATEWAY_HTML", "Answer", "ResetConnection", "json_answer", "json_bytes"]
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,22 @@ def json_answer(
     headers: tuple[tuple[str, str], ...] = (),
     documented: bool = True,
 ) -> Answer:
-    """Serialise `payload` compactly into an application/json answer."""
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return Answer(status, body, "application/json", headers, documented)
+    """Serialise `payload` compactly into an application/json answer (always valid UTF-8)."""
+    return Answer(status, json_bytes(payload), "application/json", headers, documented)
+
+
+def json_bytes(payload: Any) -> bytes:
+    """Serialise `payload` as compact UTF-8 JSON.
+
+    A string parsed from a client's JSON may hold a lone surrogate (the escape of U+D800 is valid
+    JSON text, but no UTF-8 can carry the character); echoed back, it is escaped as the client
+    sent it rather than failing to encode.
+    """
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 #: The page a gateway in front of the provider answers with (the `502-html` fault).

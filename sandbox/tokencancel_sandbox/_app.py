@@ -11,15 +11,16 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tokencancel_sandbox._answers import BAD_GATEWAY_HTML, Answer, ResetConnection, json_answer
-from tokencancel_sandbox._config import FAULTS, PROVIDERS, SandboxConfig
+from tokencancel_sandbox._config import FAULTS, MAX_DELAY_SECONDS, PROVIDERS, SandboxConfig
 from tokencancel_sandbox._emulator import Call, Emulator
+from tokencancel_sandbox._environment import shell_exports
 from tokencancel_sandbox._errors import ControlRequestError
 from tokencancel_sandbox._kbank import KBankEmulator
 from tokencancel_sandbox._ratelimit import SlidingWindowLimiter
@@ -69,6 +70,10 @@ class SandboxApp:
         }
         #: Set when the server stops, so `slow` faults stop waiting.
         self.stopping = threading.Event()
+        #: The client's environment for this sandbox (set by `Sandbox`, which knows its URLs).
+        self.environment: Callable[[], Mapping[str, str]] = dict
+        #: The CA certificate (PEM) clients must trust, in the TLS mode.
+        self.ca_pem: bytes | None = None
         self.reset()
 
     # -- state -------------------------------------------------------------------------------
@@ -139,9 +144,8 @@ class SandboxApp:
 
     def handle(self, request: IncomingRequest) -> Reply:
         """Answer one request."""
-        split = urlsplit(request.target)
-        path = split.path or "/"
-        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        path, query_text = _split_target(request.target)
+        query = dict(parse_qsl(query_text, keep_blank_values=True))
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._control(request.method, path, request.body)
         for provider, prefix in self.prefixes.items():
@@ -182,6 +186,8 @@ class SandboxApp:
         problems, body = call.operation.request_problems(
             call.path_params, call.headers, call.query, call.content_type, call.raw_body
         )
+        if not problems:
+            problems = emulator.setting_problems(call, body)
         if problems:
             return emulator.invalid_request(call, problems)
         token_id, reference1 = emulator.target(call, body)
@@ -193,11 +199,17 @@ class SandboxApp:
             return BAD_GATEWAY_HTML
         if fault == "reset":
             return ResetConnection()
-        if fault == "slow":
-            # The cancel happens after the delay, as at a provider that is merely slow: a retry
-            # arriving meanwhile cancels the token, and this request then finds it cancelled.
+        in_flight = fault == "slow"
+        if in_flight:
+            # The cancel happens after the delay, as at a provider that is merely slow. Until
+            # then it is in flight: a retry arriving meanwhile cancels the token (KBank,
+            # Xendit; this request then finds it cancelled) or is refused as concurrently
+            # processing (Solidgate).
+            self.store.begin_cancel(emulator.name, token_id, reference1)
             self.stopping.wait(self.config.slow_seconds if delay is None else delay)
-        attempt = self.store.cancel(emulator.name, token_id, emulator.transition, reference1)
+        attempt = self.store.cancel(
+            emulator.name, token_id, emulator.transition, reference1, in_flight=in_flight
+        )
         answer = emulator.answer(call, body, attempt)
         # `truncated` loses the answer, not the cancel: the provider did the work.
         return answer.truncated() if fault == "truncated" else answer
@@ -220,6 +232,15 @@ class SandboxApp:
             expected, produce = simple[path]
             _require_method(method, expected)
             return json_answer(200, produce(), documented=False)
+        if path == "/_sandbox/env":
+            _require_method(method, "GET")
+            exports = shell_exports(self.environment()).encode("utf-8")
+            return Answer(200, exports, "text/plain; charset=utf-8")
+        if path == "/_sandbox/ca.pem":
+            _require_method(method, "GET")
+            if self.ca_pem is None:
+                raise ControlRequestError(404, "no CA certificate: the sandbox is not in TLS mode")
+            return Answer(200, self.ca_pem, "application/x-pem-file")
         found = _TOKENS_PATH.fullmatch(path)
         if found:
             _require_method(method, "POST")
@@ -241,6 +262,24 @@ class SandboxApp:
         return {"status": "reset"}
 
 
+def _split_target(target: str) -> tuple[str, str]:
+    """Split a request target into path and query, whatever its form.
+
+    Origin-form (`/path?query`) is split by hand; absolute-form (`http://host/path`) by
+    urlsplit, which raises ValueError on some malformed ones (`http://[x/`): those are taken as
+    an origin-form path that matches no route.
+    """
+    if "://" in target.split("?", 1)[0]:
+        try:
+            split = urlsplit(target)
+        except ValueError:
+            pass
+        else:
+            return split.path or "/", split.query
+    path, _, query = target.partition("#")[0].partition("?")
+    return path or "/", query
+
+
 def _describe_token(token: Token) -> dict[str, Any]:
     return {
         "provider": token.provider,
@@ -248,6 +287,7 @@ def _describe_token(token: Token) -> dict[str, Any]:
         "status": token.status,
         "fault": token.fault,
         "faults_left": token.faults_left,
+        "cancels_in_flight": token.cancels_in_flight,
     }
 
 
@@ -304,10 +344,12 @@ def _optional_seconds(requested: Any) -> float | None:
         isinstance(requested, (int, float))
         and not isinstance(requested, bool)
         and math.isfinite(requested)
-        and requested >= 0
+        and 0 <= requested <= MAX_DELAY_SECONDS
     ):
         return float(requested)
-    raise ControlRequestError(400, "delay_seconds must be a non-negative number")
+    raise ControlRequestError(
+        400, f"delay_seconds must be a number of seconds from 0 to {MAX_DELAY_SECONDS:g}"
+    )
 
 
 def _not_found(method: str, path: str) -> Answer:

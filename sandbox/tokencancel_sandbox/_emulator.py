@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
+from jsonschema_path import SchemaPath
+
 from tokencancel_sandbox._answers import Answer
 from tokencancel_sandbox._config import SandboxConfig
 from tokencancel_sandbox._spec import Operation, Problem, ProviderSpec
 from tokencancel_sandbox._store import CancelAttempt, Token
+from tokencancel_sandbox._vocabulary import NovelWords
 
 __all__ = ["Call", "Emulator", "constant_time_equal", "format_seconds", "iso_utc", "kbank_local"]
 
@@ -35,20 +38,39 @@ class Call:
 
 
 class Emulator(ABC):
-    """One provider: its statuses, its auth, and the shape of each of its answers."""
+    """One provider: its statuses, its auth, and the shape of each of its answers.
+
+    A subclass reads its vocabularies from its spec in `__init__` (see `_vocabulary`) and
+    refuses to start, with SandboxConfigError, if the spec no longer lists a value it answers.
+    """
 
     name: ClassVar[str]
-    #: Token statuses a token can be created in, in the provider's own vocabulary.
-    statuses: ClassVar[tuple[str, ...]]
     default_status: ClassVar[str]
     #: Extra fields the control API accepts when creating a token of this provider.
     extra_fields: ClassVar[frozenset[str]] = frozenset()
     #: The spec examples' token ids, seeded active at start and on reset.
     example_token_ids: ClassVar[tuple[str, ...]]
+    #: The operationId of the cancel operation in the provider's spec.
+    operation_id: ClassVar[str] = "cancelToken"
+
+    #: Token statuses a token can be created in, in the provider's own vocabulary (from the spec
+    #: where the spec enumerates them).
+    statuses: tuple[str, ...]
 
     def __init__(self, config: SandboxConfig, spec: ProviderSpec) -> None:
         self.config = config
         self.spec = spec
+        #: Answer cancels with codes, statuses and texts no client has seen.
+        self.unknown_vocabulary = config.vocabulary == "unknown"
+        self.novel = NovelWords()
+
+    def answer_schema(self, status: str) -> SchemaPath:
+        """The JSON schema of the cancel operation's documented answer with `status`."""
+        return self.spec.answer_schema(self.operation_id, status)
+
+    def setting_problems(self, call: Call, body: Any) -> list[Problem]:
+        """Return how a spec-valid request breaks the sandbox's settings (none by default)."""
+        return []
 
     @abstractmethod
     def authenticate(self, call: Call) -> Answer | None:

@@ -4,6 +4,15 @@ Order of checks: the `merchant` header and the body signature (over the exact by
 with the overlay's own signing function, compared in constant time); then the spec; then the
 token. A successful cancel answers `processing`; the token becomes `cancelled`
 `cancel_settle_seconds` later, as Solidgate's asynchronous revocation does.
+
+The `2.01` answers follow the cases Solidgate's API reference lists for Revoke token: token not
+found (Solidgate's own text, `recurring token was not found`), unsupported method, token already
+cancelled, cancellation already processing, and cancellation already concurrently processing (a
+cancel arriving while another cancel of the same active token is still being handled, e.g.
+held by the `slow` fault). Only the first text is Solidgate's verbatim; the others are the
+sandbox's conventions (`_conventions`, `outcome-rules.toml`), except the concurrent case, whose
+text is the case as Solidgate's reference names it. The token states (`active`, `processing`,
+`cancelled`, `unsupported`) are the sandbox's model: Solidgate publishes none.
 """
 
 from __future__ import annotations
@@ -15,28 +24,67 @@ from typing import Any, ClassVar
 from tokencancel.providers.solidgate import solidgate_signature_matches
 
 from tokencancel_sandbox._answers import Answer, json_answer
+from tokencancel_sandbox._config import SandboxConfig
+from tokencancel_sandbox._conventions import (
+    PROVIDER_TEXTS,
+    SOLIDGATE_ALREADY_CANCELLED,
+    SOLIDGATE_ALREADY_PROCESSING,
+    SOLIDGATE_TOKEN_STATES,
+    SOLIDGATE_UNSUPPORTED_METHOD,
+)
 from tokencancel_sandbox._emulator import Call, Emulator, constant_time_equal
-from tokencancel_sandbox._spec import Problem
+from tokencancel_sandbox._spec import Problem, ProviderSpec
 from tokencancel_sandbox._store import CancelAttempt, Token
+from tokencancel_sandbox._vocabulary import NovelWords, property_values, require_listed
 
 __all__ = ["SolidgateEmulator"]
 
-ACTIVE = "active"
-PROCESSING = "processing"
-CANCELLED = "cancelled"
-#: A token whose payment method cannot be revoked (only alipay, mbway and wechatpay can).
-UNSUPPORTED = "unsupported"
+ACTIVE, PROCESSING, CANCELLED, UNSUPPORTED = SOLIDGATE_TOKEN_STATES
 
-_INVALID_DATA = "2.01"
+AUTHENTICATION_FAILED = "1.01"
+INVALID_DATA = "2.01"
+#: Solidgate's own texts: the one its docs give verbatim, and the concurrent case as named.
+NOT_FOUND_TEXT, CONCURRENTLY_PROCESSING_TEXT = PROVIDER_TEXTS["solidgate"]
+
+#: The `2.01` messages for a cancel that reached a token, by the transition's outcome.
+_REASONS = {
+    "already_processing": ("token", SOLIDGATE_ALREADY_PROCESSING),
+    "already_cancelled": ("token", SOLIDGATE_ALREADY_CANCELLED),
+    "unsupported": ("token", SOLIDGATE_UNSUPPORTED_METHOD),
+    "concurrently_processing": ("token", CONCURRENTLY_PROCESSING_TEXT),
+    "not_found": ("general", NOT_FOUND_TEXT),
+}
 
 
 class SolidgateEmulator(Emulator):
     """Solidgate: `merchant` + `signature` headers; outcome in the body."""
 
     name: ClassVar[str] = "solidgate"
-    statuses: ClassVar[tuple[str, ...]] = (ACTIVE, PROCESSING, CANCELLED, UNSUPPORTED)
     default_status: ClassVar[str] = ACTIVE
     example_token_ids: ClassVar[tuple[str, ...]] = ("923bb4e6-4a5f-41ec-81fb-28eb8a152e55",)
+
+    def __init__(self, config: SandboxConfig, spec: ProviderSpec) -> None:
+        super().__init__(config, spec)
+        answer = self.answer_schema("200")
+        cancellation_statuses = property_values(answer, "status")
+        require_listed(
+            (PROCESSING,),
+            cancellation_statuses,
+            spec=str(spec.path),
+            what="status value(s)",
+            why="when a revocation is accepted",
+        )
+        codes = property_values(answer, "code")
+        require_listed(
+            (AUTHENTICATION_FAILED, INVALID_DATA),
+            codes,
+            spec=str(spec.path),
+            what="error code(s)",
+            why="for bad credentials and invalid data",
+        )
+        self.statuses = SOLIDGATE_TOKEN_STATES
+        texts = {text for _, text in _REASONS.values()}
+        self.novel = NovelWords({*self.statuses, *cancellation_statuses, *codes, *texts})
 
     def authenticate(self, call: Call) -> Answer | None:
         """`1.01` unless `merchant` is the public key and `signature` signs the raw body."""
@@ -48,7 +96,9 @@ class SolidgateEmulator(Emulator):
         )
         if merchant_ok and signature_ok:
             return None
-        return json_answer(200, {"error": {"code": "1.01", "messages": ["Authentication failed"]}})
+        return json_answer(
+            200, {"error": {"code": AUTHENTICATION_FAILED, "messages": ["Authentication failed"]}}
+        )
 
     def invalid_request(self, call: Call, problems: list[Problem]) -> Answer:
         """`2.01` with messages keyed by field (`general` for the body as a whole)."""
@@ -84,7 +134,13 @@ class SolidgateEmulator(Emulator):
         return str(body["token"]), None
 
     def transition(self, token: Token, now: float) -> str:
-        """An active token becomes processing (cancelled after the settle time); others refuse."""
+        """An active token becomes processing (cancelled after the settle time); others refuse.
+
+        While another cancel of an active token is in flight, the token is being revoked by
+        that request: this one is refused as concurrently processing.
+        """
+        if token.status == ACTIVE and token.cancels_in_flight:
+            return "concurrently_processing"
         if token.status == ACTIVE:
             token.status = PROCESSING
             token.updated = now
@@ -96,19 +152,17 @@ class SolidgateEmulator(Emulator):
         }.get(token.status, "unsupported")
 
     def answer(self, call: Call, body: Any, attempt: CancelAttempt) -> Answer:
-        """`processing`, or `2.01` saying why not."""
+        """`processing`, or `2.01` saying why not.
+
+        In the unknown vocabulary, the accepted status and every `2.01` text are novel.
+        """
+        novel = self.unknown_vocabulary
         if attempt.outcome == "accepted":
-            return json_answer(200, {"status": "processing"})
-        reasons = {
-            "already_processing": {"token": ["recurring token cancellation already processing"]},
-            "already_cancelled": {"token": ["recurring token already cancelled"]},
-            "unsupported": {
-                "token": ["recurring token payment method does not support cancellation"]
-            },
-        }
-        return _invalid_data(
-            reasons.get(attempt.outcome, {"general": ["recurring token was not found"]})
-        )
+            return json_answer(
+                200, {"status": self.novel.status(upper=False) if novel else PROCESSING}
+            )
+        key, text = _REASONS.get(attempt.outcome, _REASONS["not_found"])
+        return _invalid_data({key: [self.novel.text() if novel else text]})
 
     def new_token_id(self) -> str:
         """A UUID4, as Solidgate's recurring tokens."""
@@ -127,4 +181,4 @@ class SolidgateEmulator(Emulator):
 
 
 def _invalid_data(messages: dict[str, list[str]]) -> Answer:
-    return json_answer(200, {"error": {"code": _INVALID_DATA, "messages": messages}})
+    return json_answer(200, {"error": {"code": INVALID_DATA, "messages": messages}})

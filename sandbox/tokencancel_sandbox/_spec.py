@@ -23,6 +23,7 @@ from jsonschema_path import SchemaPath
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 
 from tokencancel_sandbox._config import PROVIDERS
+from tokencancel_sandbox._errors import SandboxConfigError
 
 __all__ = [
     "BodyRule",
@@ -30,6 +31,7 @@ __all__ = [
     "ParameterRule",
     "Problem",
     "ProviderSpec",
+    "SpecContentError",
     "SpecNotFoundError",
     "find_spec_dir",
     "load_specs",
@@ -50,6 +52,10 @@ _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tr
 
 class SpecNotFoundError(FileNotFoundError):
     """The provider specs are neither packaged with the sandbox nor in the repository."""
+
+
+class SpecContentError(SandboxConfigError):
+    """A spec lacks something the sandbox needs (an operation, an answer, a listed value)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,9 @@ class Operation:
     parameters: tuple[ParameterRule, ...]
     body: BodyRule | None
     responses: Mapping[tuple[str, str], ResponseRule]
+    #: The JSON schema of each documented answer, by status (`200`, `default`), uncompiled:
+    #: where the vocabularies (statuses, error codes) are read from.
+    answer_schemas: Mapping[str, SchemaPath]
 
     def match(self, path: str) -> dict[str, str] | None:
         """Return the percent-decoded path parameters if `path` is this operation's path."""
@@ -204,6 +213,22 @@ class ProviderSpec:
     def schema_validator(self, *pointer: str) -> Validator:
         """Compile the schema at `pointer` (e.g. `components`, `schemas`, `PaymentToken`)."""
         return _compile(self.document, _walk(self.document, pointer))
+
+    def operation(self, operation_id: str) -> Operation:
+        """Return the operation with this `operationId`; SpecContentError if there is none."""
+        for operation in self.operations:
+            if operation.operation_id == operation_id:
+                return operation
+        raise SpecContentError(f"{self.path} has no operation {operation_id!r}")
+
+    def answer_schema(self, operation_id: str, status: str) -> SchemaPath:
+        """Return the JSON schema of the operation's documented answer with `status`."""
+        schema = self.operation(operation_id).answer_schemas.get(status)
+        if schema is None:
+            raise SpecContentError(
+                f"{self.path} documents no JSON answer {status} for {operation_id!r}"
+            )
+        return schema
 
 
 def parse_json(raw: bytes) -> tuple[Any, bool]:
@@ -342,6 +367,7 @@ def _compile_operation(
                 validator=_compile(document, content / json_types[0] / "schema"),
             )
     responses: dict[tuple[str, str], ResponseRule] = {}
+    answer_schemas: dict[str, SchemaPath] = {}
     for status, response in (operation / "responses").items():
         headers = {
             str(name): _compile_header(document, str(name), header)
@@ -350,6 +376,8 @@ def _compile_operation(
         for media_type, media in response.get("content", SchemaPath.from_dict({})).items():
             validator = _compile(document, media / "schema") if "schema" in media else None
             responses[(str(status), str(media_type))] = ResponseRule(validator, headers)
+            if str(media_type) == "application/json" and "schema" in media:
+                answer_schemas[str(status)] = media / "schema"
     pattern = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]*)", re.escape(template)))
     return Operation(
         provider=provider,
@@ -360,6 +388,7 @@ def _compile_operation(
         parameters=tuple(parameters.values()),
         body=body,
         responses=responses,
+        answer_schemas=answer_schemas,
     )
 
 

@@ -19,6 +19,8 @@ class Token:
     `fault` makes cancels of the token misbehave for `faults_left` more attempts (forever when
     None). `settles_to`/`settles_at` schedule a later status change (Solidgate's asynchronous
     cancellation), applied lazily whenever the token is read: no timer threads.
+    `cancels_in_flight` counts cancels that have named the token but not yet changed it (a
+    `slow` fault holds one); Solidgate refuses a cancel that arrives meanwhile.
     """
 
     provider: str
@@ -33,6 +35,7 @@ class Token:
     details: Mapping[str, Any] = field(default_factory=dict)
     settles_to: str | None = None
     settles_at: float | None = None
+    cancels_in_flight: int = 0
 
     def settle(self, now: float) -> None:
         """Apply a scheduled status change that is due."""
@@ -107,22 +110,34 @@ class TokenStore:
                 token.faults_left -= 1
             return token.fault, token.delay_seconds
 
+    def begin_cancel(self, provider: str, token_id: str, reference1: str | None = None) -> None:
+        """Count a cancel of the token as in flight until `cancel(..., in_flight=True)` ends it."""
+        with self._lock:
+            token = self._find(provider, token_id, reference1)
+            if token is not None:
+                token.cancels_in_flight += 1
+
     def cancel(
         self,
         provider: str,
         token_id: str,
         transition: Callable[[Token, float], str],
         reference1: str | None = None,
+        *,
+        in_flight: bool = False,
     ) -> CancelAttempt:
         """Apply the provider's cancel `transition` to a token atomically.
 
         `transition(token, now)` changes the token in place and names the outcome. An unknown
         token (or one whose reference1 differs from a non-None `reference1`) is `not_found`.
+        `in_flight` ends a cancel counted by `begin_cancel` before its transition runs.
         """
         with self._lock:
             token = self._find(provider, token_id, reference1)
             if token is None:
                 return CancelAttempt("not_found", None)
+            if in_flight and token.cancels_in_flight > 0:
+                token.cancels_in_flight -= 1
             now = self._clock()
             outcome = transition(token, now)
             return CancelAttempt(outcome, token.snapshot())

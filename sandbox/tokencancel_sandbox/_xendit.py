@@ -1,8 +1,11 @@
 """Xendit Payments API v3 cancel: HTTP Basic, outcome in the HTTP status and `error_code`.
 
 Order of checks: the secret key (Basic, empty password); then the spec (path id length,
-`api-version`); then the token. Statuses: ACTIVE and REQUIRES_ACTION cancel; PENDING is
-INELIGIBLE_TRANSACTION_STATUS; FAILED, EXPIRED and CANCELED are INACTIVE_PAYMENT_REQUEST.
+`api-version`); then the token. Statuses are the spec's `PaymentToken.status` values: ACTIVE and
+REQUIRES_ACTION cancel; FAILED, EXPIRED and CANCELED are INACTIVE_PAYMENT_REQUEST; PENDING, and
+any status the spec adds whose meaning the sandbox does not know, are
+INELIGIBLE_TRANSACTION_STATUS. Every error code the sandbox answers must be listed for its HTTP
+status in the spec, or the sandbox refuses to start.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tokencancel_sandbox._answers import Answer, json_answer
+from tokencancel_sandbox._config import SandboxConfig
 from tokencancel_sandbox._emulator import (
     Call,
     Emulator,
@@ -21,8 +25,9 @@ from tokencancel_sandbox._emulator import (
     format_seconds,
     iso_utc,
 )
-from tokencancel_sandbox._spec import Problem, schema_problems
+from tokencancel_sandbox._spec import Problem, ProviderSpec, schema_problems
 from tokencancel_sandbox._store import CancelAttempt, Token
+from tokencancel_sandbox._vocabulary import NovelWords, property_values, require_listed
 
 __all__ = ["XenditEmulator"]
 
@@ -31,6 +36,21 @@ CANCELED = "CANCELED"
 _CANCELLABLE = frozenset({ACTIVE, "REQUIRES_ACTION"})
 _INACTIVE = frozenset({"FAILED", "EXPIRED", CANCELED})
 
+INACTIVE_PAYMENT_REQUEST = "INACTIVE_PAYMENT_REQUEST"
+INELIGIBLE_TRANSACTION_STATUS = "INELIGIBLE_TRANSACTION_STATUS"
+API_VALIDATION_ERROR = "API_VALIDATION_ERROR"
+DATA_NOT_FOUND = "DATA_NOT_FOUND"
+
+#: The error codes the sandbox answers, by HTTP status: each must be listed in the spec.
+_ANSWERED_CODES = {
+    400: (INACTIVE_PAYMENT_REQUEST, INELIGIBLE_TRANSACTION_STATUS, API_VALIDATION_ERROR),
+    401: ("INVALID_API_KEY",),
+    404: (DATA_NOT_FOUND,),
+    429: ("RATE_LIMIT_EXCEEDED",),
+    500: ("SERVER_ERROR",),
+    503: ("CHANNEL_UNAVAILABLE",),
+}
+
 _DEFAULT_LIMIT = 60  # Xendit's test-mode limit, announced by the 429 fault
 
 
@@ -38,14 +58,6 @@ class XenditEmulator(Emulator):
     """Xendit: Basic auth with the secret key; the payment token or an `error_code`."""
 
     name: ClassVar[str] = "xendit"
-    statuses: ClassVar[tuple[str, ...]] = (
-        "REQUIRES_ACTION",
-        "PENDING",
-        ACTIVE,
-        "FAILED",
-        "EXPIRED",
-        CANCELED,
-    )
     default_status: ClassVar[str] = ACTIVE
     extra_fields: ClassVar[frozenset[str]] = frozenset(
         {
@@ -60,6 +72,33 @@ class XenditEmulator(Emulator):
     )
     example_token_ids: ClassVar[tuple[str, ...]] = ("pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1",)
 
+    def __init__(self, config: SandboxConfig, spec: ProviderSpec) -> None:
+        super().__init__(config, spec)
+        self.statuses = property_values(self.answer_schema("200"), "status")
+        require_listed(
+            (ACTIVE, CANCELED),
+            self.statuses,
+            spec=str(spec.path),
+            what="payment token status(es)",
+            why="for a token before and after a cancel",
+        )
+        #: The spec's error codes for each documented HTTP status.
+        self.error_codes: dict[int, tuple[str, ...]] = {
+            int(status): property_values(self.answer_schema(status), "error_code")
+            for status in self.spec.operation(self.operation_id).answer_schemas
+            if status.isdigit()
+        }
+        for status, codes in _ANSWERED_CODES.items():
+            require_listed(
+                codes,
+                self.error_codes.get(status, ()),
+                spec=str(spec.path),
+                what=f"HTTP {status} error_code(s)",
+                why=f"with HTTP {status}",
+            )
+        known = {code for codes in self.error_codes.values() for code in codes}
+        self.novel = NovelWords({*self.statuses, *known})
+
     def authenticate(self, call: Call) -> Answer | None:
         """401 INVALID_API_KEY unless Basic carries the secret key and an empty password."""
         if constant_time_equal(
@@ -72,7 +111,7 @@ class XenditEmulator(Emulator):
         """400 API_VALIDATION_ERROR with one `{path, message}` per problem."""
         return _error(
             400,
-            "API_VALIDATION_ERROR",
+            API_VALIDATION_ERROR,
             "Fields or values in the payment request does not comply with our API "
             "specification. Check the specific error message for debugging.",
             errors=[{"path": p.field, "message": p.message} for p in problems],
@@ -127,20 +166,31 @@ class XenditEmulator(Emulator):
         return "inactive" if token.status in _INACTIVE else "ineligible"
 
     def answer(self, call: Call, body: Any, attempt: CancelAttempt) -> Answer:
-        """200 with the payment token, or the 400/404 saying why not."""
+        """200 with the payment token, or the 400/404 saying why not.
+
+        In the unknown vocabulary, the codes and the cancelled token's status are novel.
+        """
         token = attempt.token
+        novel = self.unknown_vocabulary
         if attempt.outcome == "not_found" or token is None:
-            return _error(404, "DATA_NOT_FOUND", "ID specified in request cannot be found.")
+            if novel:
+                return _error(404, self.novel.code(), self.novel.text())
+            return _error(404, DATA_NOT_FOUND, "ID specified in request cannot be found.")
+        if attempt.outcome in {"inactive", "ineligible"} and novel:
+            return _error(400, self.novel.code(), self.novel.text())
         if attempt.outcome == "inactive":
-            return _error(400, "INACTIVE_PAYMENT_REQUEST", "Payment request is already inactive.")
+            return _error(400, INACTIVE_PAYMENT_REQUEST, "Payment request is already inactive.")
         if attempt.outcome == "ineligible":
             return _error(
                 400,
-                "INELIGIBLE_TRANSACTION_STATUS",
+                INELIGIBLE_TRANSACTION_STATUS,
                 "Feature is not allowed for the payment request because of its current status. "
                 "Check the specific error message for debugging.",
             )
-        return json_answer(200, self._payment_token(token))
+        payment_token = self._payment_token(token)
+        if novel:
+            payment_token["status"] = self.novel.status()
+        return json_answer(200, payment_token)
 
     def new_token_id(self) -> str:
         """`pt-` and a UUID4: 39 characters, as the spec requires."""
@@ -190,7 +240,9 @@ def _basic_user(authorization: str | None) -> str | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):
+        # binascii.Error: not base64; ValueError: characters outside ASCII (a header is read as
+        # latin-1, so any byte can arrive); UnicodeDecodeError: not UTF-8 once decoded.
         return None
     user, separator, password = decoded.partition(":")
     return user if separator and not password else None

@@ -8,6 +8,11 @@ sandbox's compiled validators.
 from __future__ import annotations
 
 import json
+import re
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -180,3 +185,81 @@ def assert_conforms(provider: str, response: httpx2.Response) -> None:
     """Fail unless `response` is an answer the provider's spec documents."""
     problems = spec_problems(provider, response)
     assert not problems, f"{provider} answer {response.status_code} {response.text}: {problems}"
+
+
+class SandboxProcess:
+    """`python -m tokencancel_sandbox` in a child process: its port, stdout lines and stderr log.
+
+    For what an in-process sandbox cannot show: the server's own memory (read from /proc), what
+    it prints, and what it logs to stderr.
+    """
+
+    def __init__(
+        self, *arguments: str, log_path: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tokencancel_sandbox", "--port", "0", *arguments],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=dict(env) if env is not None else None,
+        )
+        assert self.process.stdout is not None
+        self.banner = self.process.stdout.readline()
+        found = re.search(r"https?://127\.0\.0\.1:(\d+)", self.banner)
+        if found is None:
+            self.close()
+            raise AssertionError(f"the sandbox did not start: {self.banner!r} {self.log()}")
+        self.port = int(found.group(1))
+        self.url = found.group(0)
+
+    def log(self) -> str:
+        """Everything the sandbox wrote to stderr so far."""
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def peak_rss_kib(self) -> int:
+        """The process's peak resident memory so far (VmHWM), in KiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmHWM in /proc status")
+
+    def close(self) -> None:
+        """Stop the sandbox (SIGINT, as Ctrl-C) and wait for it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
+        self._log.close()
+
+
+def raw_exchange(port: int, request: bytes, *, timeout: float = 10.0) -> tuple[int | None, bytes]:
+    """Send raw bytes on a fresh loopback connection, close our side, read the whole answer.
+
+    Returns the status of the first answer (None if there was none) and every byte received.
+    """
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        try:
+            connection.sendall(request)
+            connection.shutdown(socket.SHUT_WR)
+            while chunk := connection.recv(65536):
+                received += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+    found = re.match(rb"HTTP/1\.[01] (\d{3}) ", received)
+    return (int(found.group(1)) if found else None), received
+
+
+def answer_body(received: bytes) -> bytes:
+    """The body of the first answer in `received` (by its Content-Length)."""
+    head, _, rest = received.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    return rest[: int(length.group(1))] if length else rest

@@ -181,14 +181,14 @@ def test_kbank_reference1_must_match_when_the_token_has_one(
 
 def test_kbank_invalid_body_is_invalid_request_naming_fields(calls: ProviderCalls) -> None:
     # A body breaking the spec answers INVALID_REQUEST naming each field, not echoing values.
-    body = calls.kbank_body("tok", partnerTxnUid="X" * 16, requestDt="2019-07-04T18:00:42.411")
+    body = calls.kbank_body("tok", partnerTxnUid="X" * 16, requestDt="yesterday-7f3a")
     del body["reference1"]
     response = calls.kbank(body=body)
     answer = response.json()
     assert (answer["statusCode"], answer["errorCode"]) == ("10", "INVALID_REQUEST")
     for field in ("partnerTxnUid", "requestDt", "reference1"):
         assert field in answer["errorDesc"]
-    assert "2019-07-04" not in answer["errorDesc"]
+    assert "yesterday-7f3a" not in answer["errorDesc"]
     assert_conforms("kbank", response)
 
 
@@ -219,22 +219,31 @@ def test_kbank_requires_a_json_content_type(sandbox: Sandbox, calls: ProviderCal
 @pytest.mark.parametrize(
     ("header_changes", "body_changes"),
     [
-        ({"Partner-Id": None, "Partner-Secret": None}, {}),
         ({"Partner-Secret": "sent-secret-7f3a"}, {}),
+        ({"Partner-Id": "KP2SBX000000002", "Partner-Secret": None}, {}),
         ({}, {"partnerSecret": "sent-secret-7f3a"}),
         ({}, {"partnerId": "KP2SBX000000002"}),
         ({}, {"partnerSecret": None}),
         ({}, {"partnerSecret": 12345}),
+        ({"Partner-Id": None, "Partner-Secret": None}, {"partnerSecret": None}),
     ],
-    ids=["no-headers", "header-secret", "body-secret", "body-id", "no-body-secret", "secret-type"],
+    ids=[
+        "header-secret",
+        "header-id-alone",
+        "body-secret",
+        "body-id",
+        "no-body-secret",
+        "secret-type",
+        "nowhere",
+    ],
 )
-def test_kbank_credentials_must_be_present_agree_and_match(
+def test_kbank_credentials_must_be_in_the_body_and_match_wherever_sent(
     sandbox: Sandbox,
     calls: ProviderCalls,
     header_changes: dict[str, str | None],
     body_changes: dict[str, object],
 ) -> None:
-    # Headers and body must both carry the partner credentials: else AUTHENTICATION_FAILED.
+    # The body must carry the partner credentials, and headers that are sent must match them.
     token_id = sandbox.create_token("kbank")
     headers = {
         name: value

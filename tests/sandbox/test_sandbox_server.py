@@ -100,8 +100,8 @@ def test_cli_serves_until_interrupted_and_exits_cleanly() -> None:
     )
     try:
         line = _wait_for_line(process)
+        assert line.startswith("# ")  # stdout is shell script: comments, then exports
         assert f"http://127.0.0.1:{port}" in line
-        assert "/_sandbox/credentials" in line
         assert httpx2.get(f"http://127.0.0.1:{port}/_sandbox/health").status_code == 200
     finally:
         process.send_signal(signal.SIGINT)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -19,8 +19,9 @@ class CancelTokenRequest:
             characters and its sibling QR API caps the field at 15.
         partner_id (str): The partner ID KBank assigned.
         partner_secret (str): The secret key KBank assigned to that partner ID.
-        request_dt (int): Time of the request as a Unix timestamp in seconds. (The portal's example requests send a
-            local date-time string instead; this spec follows the field table.)
+        request_dt (int | str): Time of the request. The field table says a Unix timestamp in seconds (`long`); every
+            example request on the portal sends a local date-time string without offset instead, e.g.
+            `2019-07-04T18:00:42.411`. No artifact shows which form the gateway accepts, so both are described.
         token_id (str): The token to cancel. Tokens seen so far are the partner ID followed by 32 hexadecimal
             characters, but sandbox tokens had other formats, so no pattern is enforced.
         reference1 (str): Reference 1, the partner's own reference given when the token was created.
@@ -29,7 +30,7 @@ class CancelTokenRequest:
     partner_txn_uid: str
     partner_id: str
     partner_secret: str
-    request_dt: int
+    request_dt: int | str
     token_id: str
     reference1: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -41,6 +42,7 @@ class CancelTokenRequest:
 
         partner_secret = self.partner_secret
 
+        request_dt: int | str
         request_dt = self.request_dt
 
         token_id = self.token_id
@@ -71,7 +73,10 @@ class CancelTokenRequest:
 
         partner_secret = d.pop("partnerSecret")
 
-        request_dt = d.pop("requestDt")
+        def _parse_request_dt(data: object) -> int | str:
+            return cast(int | str, data)
+
+        request_dt = _parse_request_dt(d.pop("requestDt"))
 
         token_id = d.pop("tokenId")
 
