@@ -34,30 +34,37 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tokencancel import ConfigurationError
+from tokencancel._rules import OUTCOME_RULES_VARIABLE
+from tokencancel.providers import REGISTRY, ProviderAdapter
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 CONFIG = ROOT / "contract" / "schemathesis.toml"
-PROVIDERS = ("kbank", "solidgate", "xendit")
+PROVIDERS = tuple(REGISTRY)
 
 DEFAULT_SEED = 0
 DEFAULT_MAX_EXAMPLES = 100
 
-# The variables that must all be set for a provider's run to go to a real server.
-REAL_TARGET_VARIABLES = {
-    "kbank": ("KBANK_BASE_URL", "KBANK_PARTNER_ID", "KBANK_PARTNER_SECRET"),
-    "solidgate": ("SOLIDGATE_BASE_URL", "SOLIDGATE_PUBLIC_KEY", "SOLIDGATE_SECRET_KEY"),
-    "xendit": ("XENDIT_BASE_URL", "XENDIT_SECRET_KEY"),
-}
-# Every variable the overlay reads per provider; a sandbox run replaces them all.
-PROVIDER_VARIABLES = {
-    "kbank": (*REAL_TARGET_VARIABLES["kbank"], "KBANK_CLIENT_CERT", "KBANK_CLIENT_KEY"),
-    "solidgate": REAL_TARGET_VARIABLES["solidgate"],
-    "xendit": REAL_TARGET_VARIABLES["xendit"],
-}
-# Request rate against a real (non-loopback) server. Xendit publishes 60 requests a minute per
-# endpoint for test keys; KBank and Solidgate publish no number (Solidgate answers 429 "5.07"),
-# so their rate is a conservative guess.
-REAL_RATE_LIMITS = {"kbank": "30/m", "solidgate": "30/m", "xendit": "50/m"}
+# Request rate against a real (non-loopback) server: gentle, since fuzzing is not bulk work.
+REAL_RATE_PER_MINUTE = 30
+
+
+def real_target_variables(adapter: ProviderAdapter[Any, Any]) -> tuple[str, ...]:
+    """The variables that must all be set for a provider's run to go to a real server."""
+    return tuple(var.name for var in adapter.env_vars if var.base_url or var.selects_provider)
+
+
+def provider_variables(adapter: ProviderAdapter[Any, Any]) -> tuple[str, ...]:
+    """Every variable the overlay reads for a provider; a sandbox run replaces them all."""
+    return tuple(var.name for var in adapter.env_vars)
+
+
+def real_rate_limit(adapter: ProviderAdapter[Any, Any], settings: Any) -> str:
+    """At most REAL_RATE_PER_MINUTE, and never faster than the provider's own bulk default."""
+    rate = adapter.default_rate(settings)
+    per_minute = min(REAL_RATE_PER_MINUTE, int(rate.per_second * 60))
+    return f"{max(per_minute, 1)}/m"
 
 
 class UsageError(Exception):
@@ -170,13 +177,15 @@ def _rate_limit_override() -> str | None:
     return raw
 
 
-def _effective_rate(provider: str, base_url: str, override: str | None) -> str | None:
+def _effective_rate(
+    adapter: ProviderAdapter[Any, Any], settings: Any, override: str | None
+) -> str | None:
     if override == "off":
         return None
     if override:
         return override
     # A loopback server is somebody's local stand-in, not the provider: no limit to respect.
-    return None if _is_loopback(base_url) else REAL_RATE_LIMITS[provider]
+    return None if _is_loopback(settings.base_url) else real_rate_limit(adapter, settings)
 
 
 def _is_loopback(url: str) -> bool:
@@ -186,68 +195,49 @@ def _is_loopback(url: str) -> bool:
 
 def _real_target(provider: str, env: Mapping[str, str], rate: str | None) -> Target | None:
     """The provider's real server when all its variables are set; None for the sandbox."""
-    names = REAL_TARGET_VARIABLES[provider]
+    adapter = REGISTRY[provider]
+    names = real_target_variables(adapter)
     present = [name for name in names if env.get(name)]
     if len(present) < len(names):
         if present:
             missing = ", ".join(name for name in names if name not in present)
             print(f"contract: {provider}: {missing} not set, so its run uses the sandbox")
         return None
-    from tokencancel import (  # noqa: PLC0415 (fails clearly below if the overlay is missing)
-        ConfigurationError,
-        KBankSettings,
-        SolidgateSettings,
-        XenditSettings,
-    )
-
-    settings_class: type[KBankSettings | SolidgateSettings | XenditSettings] = {
-        "kbank": KBankSettings,
-        "solidgate": SolidgateSettings,
-        "xendit": XenditSettings,
-    }[provider]
     try:
-        settings = settings_class.from_env(env)
+        settings = adapter.settings_from_env(env)
     except ConfigurationError as exc:
         raise UsageError(f"{provider}: {exc}") from None
-    client_cert = None
-    if isinstance(settings, KBankSettings) and settings.client_cert is not None:
-        client_cert = (settings.client_cert, settings.client_key)
     return Target(
         provider=provider,
         base_url=settings.base_url,
         is_sandbox=False,
-        env={name: env[name] for name in PROVIDER_VARIABLES[provider] if env.get(name)},
-        rate_limit=_effective_rate(provider, settings.base_url, rate),
-        client_cert=client_cert,
+        env={name: env[name] for name in provider_variables(adapter) if env.get(name)},
+        rate_limit=_effective_rate(adapter, settings, rate),
+        client_cert=adapter.client_certificate(settings),
     )
 
 
 def _start_sandbox(stack: ExitStack, rate: str | None) -> Callable[[str], Target]:
     """Start the embedded sandbox on a free loopback port; return a Target factory for it."""
-    from tokencancel_sandbox import (  # noqa: PLC0415 (only needed when a run uses it)
-        Sandbox,
-        SandboxConfig,
-    )
+    from tokencancel_sandbox import Sandbox  # noqa: PLC0415 (only needed when a run uses it)
 
-    # specs/kbank.yaml declares the Partner-Id/Partner-Secret headers as its security scheme, so
-    # the run verifies a sandbox that requires them (its default accepts body credentials alone).
-    config = SandboxConfig(kbank_credentials="headers-and-body")
-    sandbox = stack.enter_context(Sandbox.start(host="127.0.0.1", port=0, config=config))
+    sandbox = stack.enter_context(Sandbox.start(host="127.0.0.1", port=0))
     print(f"contract: sandbox listening on {sandbox.url}")
     sandbox_env = sandbox.env()
 
     def target(provider: str) -> Target:
-        base_url = sandbox.base_url(provider)
+        adapter = REGISTRY[provider]
+        env = {
+            name: sandbox_env[name] for name in provider_variables(adapter) if name in sandbox_env
+        }
+        # The sandbox's own codes and texts mean something only through its outcome rules.
+        rules = {OUTCOME_RULES_VARIABLE: sandbox_env[OUTCOME_RULES_VARIABLE]}
         return Target(
             provider=provider,
-            base_url=base_url,
+            base_url=sandbox.base_url(provider),
             is_sandbox=True,
-            env={
-                name: sandbox_env[name]
-                for name in PROVIDER_VARIABLES[provider]
-                if name in sandbox_env
-            },
-            rate_limit=_effective_rate(provider, base_url, rate),
+            env={**env, **rules},
+            rate_limit=_effective_rate(adapter, adapter.settings_from_env(env), rate),
         )
 
     return target
@@ -279,7 +269,7 @@ def _run(target: Target, seed: int, max_examples: int, reports: Path) -> Outcome
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in PROVIDER_VARIABLES[target.provider]
+        if name not in provider_variables(REGISTRY[target.provider])
     }
     env.update(target.env)
     where = f"sandbox at {target.base_url}" if target.is_sandbox else target.base_url

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import attrs
-import httpx2
 import pytest
 from tokencancel import CancelOutcome, NotFoundError, TokenCancelClient
 from tokencancel._checks import (
@@ -31,6 +30,7 @@ from tokencancel._transport import OutgoingRequest
 from tokencancel.providers import (
     REGISTRY,
     AnswerReader,
+    CredentialPlacement,
     EnvVar,
     PreparedCancel,
     ProviderAdapter,
@@ -60,24 +60,12 @@ class AcmeSettings:
         )
 
 
-class AcmeAuth(httpx2.Auth):
-    """Bearer token, added as the request leaves."""
-
-    def __init__(self, settings: AcmeSettings) -> None:
-        self._settings = settings
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._settings.api_key}"
-        yield request
-
-
 class AcmeAdapter(ProviderAdapter[AcmeSettings, dict[str, Any]]):
     """The whole of the fake provider's knowledge, as the recipe asks."""
 
     name: ClassVar[str] = "acme"
     display_name: ClassVar[str] = "Acme"
+    operation_path: ClassVar[str] = "/tokens/{token_id}/cancel"
     settings_type: ClassVar[type[Any]] = AcmeSettings
     env_vars: ClassVar[tuple[EnvVar, ...]] = (
         EnvVar("ACME_API_KEY", "API key", secret=True, selects_provider=True),
@@ -87,15 +75,16 @@ class AcmeAdapter(ProviderAdapter[AcmeSettings, dict[str, Any]]):
     def settings_from_env(self, env: Mapping[str, str]) -> AcmeSettings:
         return AcmeSettings.from_env(env)
 
-    def auth(self, settings: AcmeSettings) -> httpx2.Auth:
-        return AcmeAuth(settings)
+    def credentials(self, settings: AcmeSettings) -> CredentialPlacement:
+        return CredentialPlacement(headers={"Authorization": f"Bearer {settings.api_key}"})
 
     def default_rate(self, settings: AcmeSettings) -> Rate:
         """100/s: the fake provider's published limit."""
         return Rate(100, 1.0)
 
     def build_request(self, settings: AcmeSettings, prepared: PreparedCancel) -> OutgoingRequest:
-        return OutgoingRequest("POST", f"{settings.base_url}/tokens/{prepared.token_id}/cancel", {})
+        path = self.operation_path.format(token_id=prepared.token_id)
+        return OutgoingRequest("POST", settings.base_url + path, {})
 
     def interpret(self, reader: AnswerReader) -> Verdict[dict[str, Any]]:
         body = reader.body or {}

@@ -24,39 +24,20 @@ TOKENCANCEL = Path(sys.executable).with_name("tokencancel")
 REFERENCE1 = "ORDER-0001"
 PROVIDERS = list(REGISTRY)
 
-# What the sandbox's own codes and texts mean: they are the sandbox's conventions, not the
-# providers', so the client learns them as an operator would, from an outcome-rules file.
-SANDBOX_RULES = """
-[[rule]]
-provider = "kbank"
-error_code = "TOKEN_ALREADY_CANCELLED"
-outcome = "already_inactive"
-source = "tokencancel sandbox convention"
-
-[[rule]]
-provider = "kbank"
-error_code = "AUTHENTICATION_FAILED"
-outcome = "authentication_failed"
-source = "tokencancel sandbox convention"
-
-[[rule]]
-provider = "solidgate"
-error_code = "2.01"
-message = "(?i)already cancel"
-outcome = "already_inactive"
-source = "tokencancel sandbox convention"
-"""
-
 
 class _CliSandbox:
-    """A running sandbox and the environment that points the CLI at it, rules included."""
+    """A running sandbox and the environment that points the CLI at it.
 
-    def __init__(self, sandbox: _CliSandbox, rules: Path) -> None:
+    The sandbox's environment includes TOKENCANCEL_OUTCOME_RULES: its own codes and texts are its
+    conventions, not the providers', and the client learns them from its outcome-rules file, as
+    an operator would teach it a real provider's codes.
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.rules = rules
 
     def env(self) -> dict[str, str]:
-        return {**self.sandbox.env(), "TOKENCANCEL_OUTCOME_RULES": str(self.rules)}
+        return self.sandbox.env()
 
     def create_token(self, provider: str, **fields: object) -> str:
         return self.sandbox.create_token(provider, **fields)  # type: ignore[arg-type]
@@ -66,13 +47,12 @@ class _CliSandbox:
 
 
 @pytest.fixture(scope="module")
-def cli_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_CliSandbox]:
+def cli_sandbox() -> Iterator[_CliSandbox]:
     """A sandbox whose Solidgate tokens settle at once and whose 429 fault resets quickly."""
-    rules = tmp_path_factory.mktemp("rules") / "sandbox-rules.toml"
-    rules.write_text(SANDBOX_RULES, encoding="utf-8")
     config = SandboxConfig(cancel_settle_seconds=0.0, fault_rate_limit_reset_seconds=0.05)
     with Sandbox.start(port=0, config=config) as running:
-        yield _CliSandbox(running, rules)
+        assert "TOKENCANCEL_OUTCOME_RULES" in running.env()
+        yield _CliSandbox(running)
 
 
 def _arguments(provider: str, token_id: str) -> list[str]:

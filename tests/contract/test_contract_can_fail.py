@@ -54,7 +54,7 @@ CASES = {
         },
         (
             "`provider_credentials_enforced`",
-            "with a signature made with a wrong secret key",
+            "with a valid signature of other bytes than those sent",
             "`provider_negative_data_rejection`",
         ),
     ),

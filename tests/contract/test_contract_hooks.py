@@ -30,6 +30,7 @@ ENV = {
     "KBANK_PARTNER_ID": "KP2HOOKS0000001",
     "KBANK_PARTNER_SECRET": "kbank_hooks_secret_0001",
     "KBANK_BASE_URL": "http://127.0.0.1:9/kbank/v1",
+    "KBANK_PARTNER_HEADERS": "1",  # the spec's second security alternative: headers too
     "SOLIDGATE_PUBLIC_KEY": "api_pk_hooks_0001",
     "SOLIDGATE_SECRET_KEY": "api_sk_hooks_0001",
     "SOLIDGATE_BASE_URL": "http://127.0.0.1:9/solidgate/api",
@@ -63,16 +64,9 @@ def loaded_hooks() -> Iterator[ModuleType]:
 def hooks(loaded_hooks: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    settings = (
-        loaded_hooks.kbank_settings,
-        loaded_hooks.solidgate_settings,
-        loaded_hooks.xendit_settings,
-    )
-    for cached in settings:
-        cached.cache_clear()
+    loaded_hooks.settings_of.cache_clear()
     yield loaded_hooks
-    for cached in settings:
-        cached.cache_clear()
+    loaded_hooks.settings_of.cache_clear()
 
 
 def make_case(provider: str, **kwargs: Any) -> Any:
@@ -82,10 +76,11 @@ def make_case(provider: str, **kwargs: Any) -> Any:
 
 
 def test_credential_headers_come_from_the_overlay(hooks: ModuleType) -> None:
-    """The auth provider sends the overlay's own KBank headers and Xendit Authorization."""
+    """The auth provider sends the overlay's own placement: KBank headers, Xendit Authorization."""
     provider = hooks.ProviderCredentials()
     kbank = KBankSettings(ENV["KBANK_PARTNER_ID"], ENV["KBANK_PARTNER_SECRET"])
     assert provider.get(make_case("kbank"), None) == kbank_credential_headers(kbank)
+    assert hooks.adapter_of(make_case("kbank")).name == "kbank"
     assert provider.get(make_case("xendit"), None) == {
         "Authorization": xendit_authorization(ENV["XENDIT_SECRET_KEY"])
     }

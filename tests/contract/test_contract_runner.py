@@ -56,18 +56,21 @@ def test_a_provider_goes_to_its_real_server_only_when_url_and_credentials_are_al
 
 
 def test_real_servers_are_rate_limited_within_published_limits() -> None:
-    """Xendit test keys allow 60 requests a minute: the run stays under; loopback is unlimited."""
+    """A real server gets at most 30 requests a minute (Xendit allows 60); loopback, no limit."""
     real = runner._real_target(
         "xendit", {"XENDIT_BASE_URL": "https://api.xendit.co", "XENDIT_SECRET_KEY": XENDIT_KEY}, ""
     )
     assert real is not None
-    assert real.rate_limit == "50/m"
+    assert real.rate_limit == "30/m"
     loopback = runner._real_target(
         "xendit", {"XENDIT_BASE_URL": "http://127.0.0.1:9", "XENDIT_SECRET_KEY": XENDIT_KEY}, ""
     )
     assert loopback is not None
     assert loopback.rate_limit is None
-    assert runner._effective_rate("xendit", "https://api.xendit.co", "10/m") == "10/m"
+    settings = runner.REGISTRY["xendit"].settings_from_env(
+        {"XENDIT_BASE_URL": "https://api.xendit.co", "XENDIT_SECRET_KEY": XENDIT_KEY}
+    )
+    assert runner._effective_rate(runner.REGISTRY["xendit"], settings, "10/m") == "10/m"
     assert runner._effective_rate("xendit", "https://api.xendit.co", "off") is None
 
 

@@ -13,7 +13,16 @@ from typing import Any
 
 from .._errors import InvalidRequestError
 from .._provider import Provider
-from ._base import AnswerReader, EnvVar, PreparedCancel, ProviderAdapter, ProviderSettings, Verdict
+from ._base import (
+    AnswerReader,
+    CredentialAuth,
+    CredentialPlacement,
+    EnvVar,
+    PreparedCancel,
+    ProviderAdapter,
+    ProviderSettings,
+    Verdict,
+)
 from .kbank import KBANK
 from .solidgate import SOLIDGATE
 from .xendit import XENDIT
@@ -21,6 +30,8 @@ from .xendit import XENDIT
 __all__ = [
     "REGISTRY",
     "AnswerReader",
+    "CredentialAuth",
+    "CredentialPlacement",
     "EnvVar",
     "PreparedCancel",
     "ProviderAdapter",

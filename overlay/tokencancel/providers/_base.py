@@ -9,9 +9,10 @@ the command line and the bulk runner only ever talk to a `ProviderAdapter`.
 
 from __future__ import annotations
 
+import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
@@ -39,6 +40,8 @@ from .._transport import NOT_JSON, Answer, OutgoingRequest
 
 __all__ = [
     "AnswerReader",
+    "CredentialAuth",
+    "CredentialPlacement",
     "EnvVar",
     "PreparedCancel",
     "ProviderAdapter",
@@ -76,6 +79,67 @@ class EnvVar:
     meaning: str
     secret: bool = False
     selects_provider: bool = False  # setting it means "configure this provider"
+    base_url: bool = False  # the provider's server URL (a run against a real server needs it)
+
+
+@attrs.frozen(repr=False)
+class CredentialPlacement:
+    """Where a provider's credentials go on a request: one description, read by every sender.
+
+    The client's auth flow (`CredentialAuth`) and the contract run's hooks both apply it, so
+    the fuzzer authenticates exactly as the client does.
+
+    Attributes:
+        headers: Header name to value.
+        body_fields: JSON body field to value, added to the serialised body object.
+        signature_header: The header that carries a signature of the exact bytes sent.
+        sign: The signature of a body (`signature_header` is set to `sign(body)`).
+    """
+
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body_fields: Mapping[str, str] = attrs.field(factory=dict)
+    signature_header: str | None = None
+    sign: Callable[[bytes], str] | None = None
+
+    def __repr__(self) -> str:
+        return "CredentialPlacement(<hidden>)"
+
+
+class CredentialAuth(httpx2.Auth):
+    """Apply a `CredentialPlacement` to each request as it leaves, and nowhere else.
+
+    Body fields are spliced into the serialised JSON object (the body is built without them, so
+    no frame of the call path holds a secret); the signature, when there is one, is computed
+    last, over the exact bytes that will be sent.
+    """
+
+    requires_request_body = True
+
+    def __init__(self, placement: CredentialPlacement) -> None:
+        self._placement = placement
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<credentials hidden>)"
+
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Add the headers, splice the body fields, then sign the bytes."""
+        placement = self._placement
+        for name, value in placement.headers.items():
+            request.headers[name] = value
+        if placement.body_fields and request.content.startswith(b'{"'):
+            fields = json.dumps(dict(placement.body_fields), separators=(",", ":")).encode()
+            request = httpx2.Request(
+                request.method,
+                request.url,
+                headers=[(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"],
+                content=fields[:-1] + b"," + request.content[1:],
+                extensions=request.extensions,
+            )
+        if placement.signature_header is not None and placement.sign is not None:
+            request.headers[placement.signature_header] = placement.sign(request.content)
+        yield request
 
 
 @attrs.frozen
@@ -104,6 +168,7 @@ class Verdict(Generic[ParsedT]):
     parsed: ParsedT | None
     parse_error: str | None
     rule_source: str
+    accepted: bool = False  # the provider took this request (not: it reported an earlier state)
 
 
 class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
@@ -112,6 +177,7 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
     Class attributes:
         name: The provider's name on the command line and in results (`Provider` value).
         display_name: The name as people write it.
+        operation_path: The spec's path of the cancel operation (with its `{parameters}`).
         settings_type: The provider's settings class.
         env_vars: The environment variables `settings_from_env` reads.
         token_argument: What the provider calls the token (for error messages).
@@ -123,6 +189,7 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
 
     name: ClassVar[str]
     display_name: ClassVar[str]
+    operation_path: ClassVar[str]
     settings_type: ClassVar[type[Any]]
     env_vars: ClassVar[tuple[EnvVar, ...]]
     token_argument: ClassVar[str] = "token_id"  # noqa: S105 -- a parameter name, not a secret
@@ -152,8 +219,12 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
         return " and ".join(var.name for var in self.env_vars if var.selects_provider)
 
     @abstractmethod
+    def credentials(self, settings: SettingsT) -> CredentialPlacement:
+        """Where this provider's credentials go on a request (headers, body, signature)."""
+
     def auth(self, settings: SettingsT) -> httpx2.Auth:
         """The auth flow that adds the credentials to each request on its way out."""
+        return CredentialAuth(self.credentials(settings))
 
     def client_certificate(self, settings: SettingsT) -> tuple[str, str | None] | None:
         """The client certificate and key for two-way TLS, if the provider uses one."""
@@ -343,6 +414,7 @@ class AnswerReader:
         model: Callable[[dict[str, Any]], ParsedT],
         *,
         source: str,
+        accepted: bool = False,
     ) -> Verdict[ParsedT]:
         """The verdict `outcome`, with the body parsed by the generated `model` if it fits.
 
@@ -360,7 +432,7 @@ class AnswerReader:
                 parsed = model(body)
             except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
                 parse_error = f"{type(exc).__name__} while building the generated model"
-        return Verdict(outcome, provider_status, parsed, parse_error, source)
+        return Verdict(outcome, provider_status, parsed, parse_error, source, accepted)
 
     def describe_body(self) -> str:
         """A short description of a body the rules do not read: empty, not JSON, or odd."""

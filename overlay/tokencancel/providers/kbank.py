@@ -23,7 +23,7 @@ import os
 import secrets
 import string
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final, Literal, Self
 
@@ -49,6 +49,8 @@ from .._result import CancelOutcome
 from .._transport import OutgoingRequest
 from ._base import (
     AnswerReader,
+    CredentialAuth,
+    CredentialPlacement,
     EnvVar,
     PreparedCancel,
     ProviderAdapter,
@@ -67,6 +69,7 @@ __all__ = [
     "KBankSettings",
     "RequestDtFormat",
     "kbank_credential_headers",
+    "kbank_credentials",
     "kbank_request_dt",
     "new_partner_txn_uid",
 ]
@@ -147,7 +150,7 @@ class KBankSettings:
     client_cert: str | None = attrs.field(default=None)
     client_key: str | None = attrs.field(default=None)
     request_dt: RequestDtFormat = attrs.field(default="epoch-seconds", validator=_check_request_dt)
-    partner_headers: bool = True
+    partner_headers: bool = False
 
     def __attrs_post_init__(self) -> None:
         check_file(self.client_cert, "client_cert")
@@ -177,7 +180,7 @@ class KBankSettings:
             raise ConfigurationError(
                 f"KBANK_REQUEST_DT must be one of {', '.join(_REQUEST_DT_FORMATS)}"
             )
-        headers = (env_value(env, "KBANK_PARTNER_HEADERS") or "1").lower()
+        headers = (env_value(env, "KBANK_PARTNER_HEADERS") or "0").lower()
         if headers not in _TRUE_WORDS | _FALSE_WORDS:
             raise ConfigurationError("KBANK_PARTNER_HEADERS must be 1 or 0 (true or false)")
         return cls(
@@ -191,46 +194,26 @@ class KBankSettings:
         )
 
 
-class KBankAuth(httpx2.Auth):
-    """Add KBank's credentials as the request leaves: `partnerId` and `partnerSecret` in the body.
+def kbank_credentials(settings: KBankSettings) -> CredentialPlacement:
+    """KBank's credentials: `partnerId` and `partnerSecret` in the body.
+
+    With `partner_headers`, the `Partner-Id` and `Partner-Secret` headers too.
+    """
+    return CredentialPlacement(
+        headers=kbank_credential_headers(settings) if settings.partner_headers else {},
+        body_fields={"partnerId": settings.partner_id, "partnerSecret": settings.partner_secret},
+    )
+
+
+class KBankAuth(CredentialAuth):
+    """Add KBank's credentials as the request leaves (`kbank_credentials`).
 
     The body is built without them (so no frame of the call holds the secret) and they are
-    spliced into the serialised JSON object here, the one place that writes them; with
-    `partner_headers`, the `Partner-Id` and `Partner-Secret` headers are added too.
+    spliced into the serialised JSON object here, the one place that writes them.
     """
 
-    requires_request_body = True
-
     def __init__(self, settings: KBankSettings) -> None:
-        self._settings = settings
-
-    def __repr__(self) -> str:
-        return f"KBankAuth(partner_id={self._settings.partner_id!r})"
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        """Splice the credentials into the body's JSON object (and the headers, if set)."""
-        if self._settings.partner_headers:
-            for name, value in kbank_credential_headers(self._settings).items():
-                request.headers[name] = value
-        content = request.content
-        if content.startswith(b'{"'):
-            credentials = json.dumps(
-                {
-                    "partnerId": self._settings.partner_id,
-                    "partnerSecret": self._settings.partner_secret,
-                },
-                separators=(",", ":"),
-            ).encode()
-            request = httpx2.Request(
-                request.method,
-                request.url,
-                headers=[(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"],
-                content=credentials[:-1] + b"," + content[1:],
-                extensions=request.extensions,
-            )
-        yield request
+        super().__init__(kbank_credentials(settings))
 
 
 class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
@@ -238,11 +221,12 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
 
     name = "kbank"
     display_name = "KBank"
+    operation_path = "/kplus/payment/cancel-token"
     settings_type = KBankSettings
     env_vars = (
         EnvVar("KBANK_PARTNER_ID", "partner id", selects_provider=True),
         EnvVar("KBANK_PARTNER_SECRET", "partner secret", secret=True, selects_provider=True),
-        EnvVar("KBANK_BASE_URL", f"server URL (default {KBANK_DEFAULT_BASE_URL})"),
+        EnvVar("KBANK_BASE_URL", f"server URL (default {KBANK_DEFAULT_BASE_URL})", base_url=True),
         EnvVar("KBANK_CLIENT_CERT", "PEM client certificate for two-way TLS (may hold the key)"),
         EnvVar("KBANK_CLIENT_KEY", "PEM key of the client certificate"),
         EnvVar("KBANK_REQUEST_DT", "requestDt form: epoch-seconds (default) or local-datetime"),
@@ -259,6 +243,10 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
     def settings_from_env(self, env: Mapping[str, str]) -> KBankSettings:
         """Read the KBANK_* variables."""
         return KBankSettings.from_env(env)
+
+    def credentials(self, settings: KBankSettings) -> CredentialPlacement:
+        """Body fields (and headers when set): `kbank_credentials`."""
+        return kbank_credentials(settings)
 
     def auth(self, settings: KBankSettings) -> httpx2.Auth:
         """The credentials, spliced into the body as it leaves."""
@@ -305,7 +293,7 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
         }
         return OutgoingRequest(
             method="POST",
-            url=f"{settings.base_url}/kplus/payment/cancel-token",
+            url=settings.base_url + self.operation_path,
             headers={"Content-Type": "application/json"},
             content=json.dumps(body, separators=(",", ":")).encode(),
         )
@@ -320,7 +308,11 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
             state = _token_state(data.get("tokenList"), reader.prepared.token_id)
             if state == "CANCELLED":
                 return reader.verdict(
-                    CancelOutcome.CANCELLED, state, CancelTokenResponse.from_dict, source=CANCEL_DOC
+                    CancelOutcome.CANCELLED,
+                    state,
+                    CancelTokenResponse.from_dict,
+                    source=CANCEL_DOC,
+                    accepted=True,
                 )
             raise reader.unexpected(f"statusCode 00 but the token's status is {state!r}")
         error_code = text_or_none(data.get("errorCode"))

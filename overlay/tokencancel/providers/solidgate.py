@@ -8,11 +8,12 @@ HTTP 200, the outcome in the body. Every rule below names its source (docs/provi
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import os
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import Final, Self
 
 import attrs
@@ -42,6 +43,8 @@ from .._result import CancelOutcome
 from .._transport import OutgoingRequest
 from ._base import (
     AnswerReader,
+    CredentialAuth,
+    CredentialPlacement,
     EnvVar,
     PreparedCancel,
     ProviderAdapter,
@@ -59,6 +62,7 @@ __all__ = [
     "SolidgateAuth",
     "SolidgateResult",
     "SolidgateSettings",
+    "solidgate_credentials",
     "solidgate_signature",
     "solidgate_signature_matches",
 ]
@@ -138,26 +142,20 @@ class SolidgateSettings:
         return cls(public_key=public_key, secret_key=secret_key, base_url=base_url)
 
 
-class SolidgateAuth(httpx2.Auth):
+def solidgate_credentials(settings: SolidgateSettings) -> CredentialPlacement:
+    """Solidgate's credentials: `merchant` (the public key) and `signature` of the bytes sent."""
+    return CredentialPlacement(
+        headers={"merchant": settings.public_key},
+        signature_header="signature",
+        sign=functools.partial(solidgate_signature, settings.public_key, settings.secret_key),
+    )
+
+
+class SolidgateAuth(CredentialAuth):
     """Sign each Solidgate request: `merchant` header and `signature` over the bytes sent."""
 
-    requires_request_body = True
-
     def __init__(self, settings: SolidgateSettings) -> None:
-        self._settings = settings
-
-    def __repr__(self) -> str:
-        return "SolidgateAuth(public_key=<hidden>)"
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        """Sign `request.content`, the exact bytes httpx2 will send."""
-        request.headers["merchant"] = self._settings.public_key
-        request.headers["signature"] = solidgate_signature(
-            self._settings.public_key, self._settings.secret_key, request.content
-        )
-        yield request
+        super().__init__(solidgate_credentials(settings))
 
 
 class SolidgateAdapter(ProviderAdapter[SolidgateSettings, SolidgateResult]):
@@ -165,6 +163,7 @@ class SolidgateAdapter(ProviderAdapter[SolidgateSettings, SolidgateResult]):
 
     name = "solidgate"
     display_name = "Solidgate"
+    operation_path = "/v1/recurring-token/cancel"
     settings_type = SolidgateSettings
     env_vars = (
         EnvVar(
@@ -173,13 +172,21 @@ class SolidgateAdapter(ProviderAdapter[SolidgateSettings, SolidgateResult]):
         EnvVar(
             "SOLIDGATE_SECRET_KEY", "secret key (api_sk_...)", secret=True, selects_provider=True
         ),
-        EnvVar("SOLIDGATE_BASE_URL", f"server URL (default {SOLIDGATE_DEFAULT_BASE_URL})"),
+        EnvVar(
+            "SOLIDGATE_BASE_URL",
+            f"server URL (default {SOLIDGATE_DEFAULT_BASE_URL})",
+            base_url=True,
+        ),
     )
     token_argument = "token"  # noqa: S105 -- a parameter name, not a secret
 
     def settings_from_env(self, env: Mapping[str, str]) -> SolidgateSettings:
         """Read SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY and SOLIDGATE_BASE_URL."""
         return SolidgateSettings.from_env(env)
+
+    def credentials(self, settings: SolidgateSettings) -> CredentialPlacement:
+        """`merchant` and the body signature: `solidgate_credentials`."""
+        return solidgate_credentials(settings)
 
     def auth(self, settings: SolidgateSettings) -> httpx2.Auth:
         """The body signature."""
@@ -201,7 +208,7 @@ class SolidgateAdapter(ProviderAdapter[SolidgateSettings, SolidgateResult]):
         content = json.dumps({"token": prepared.token_id}, separators=(",", ":")).encode()
         return OutgoingRequest(
             method="POST",
-            url=f"{settings.base_url}/v1/recurring-token/cancel",
+            url=settings.base_url + self.operation_path,
             headers={"Content-Type": "application/json"},
             content=content,
         )
@@ -219,6 +226,7 @@ class SolidgateAdapter(ProviderAdapter[SolidgateSettings, SolidgateResult]):
                     status,
                     RevokeTokenAccepted.from_dict,
                     source=REVOKE_DOC,
+                    accepted=True,
                 )
             raise reader.unexpected(f"undocumented status {status!r}")
         raise reader.unexpected("a body with neither a status nor an error alone")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import Final, Self
 from urllib.parse import quote
 
@@ -42,6 +42,8 @@ from .._result import CancelOutcome
 from .._transport import OutgoingRequest
 from ._base import (
     AnswerReader,
+    CredentialAuth,
+    CredentialPlacement,
     EnvVar,
     PreparedCancel,
     ProviderAdapter,
@@ -60,6 +62,7 @@ __all__ = [
     "XenditResult",
     "XenditSettings",
     "xendit_authorization",
+    "xendit_credentials",
 ]
 
 XENDIT_DEFAULT_BASE_URL: Final = "https://api.xendit.co"
@@ -110,21 +113,16 @@ class XenditSettings:
         return cls(secret_key=secret_key, base_url=base_url)
 
 
-class XenditAuth(httpx2.Auth):
+def xendit_credentials(settings: XenditSettings) -> CredentialPlacement:
+    """Xendit's credentials: HTTP Basic, the secret key as user name, an empty password."""
+    return CredentialPlacement(headers={"Authorization": xendit_authorization(settings.secret_key)})
+
+
+class XenditAuth(CredentialAuth):
     """HTTP Basic with the secret key as user name and an empty password."""
 
     def __init__(self, settings: XenditSettings) -> None:
-        self._authorization = xendit_authorization(settings.secret_key)
-
-    def __repr__(self) -> str:
-        return "XenditAuth(secret_key=<hidden>)"
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        """Add `Authorization` as the request leaves."""
-        request.headers["Authorization"] = self._authorization
-        yield request
+        super().__init__(xendit_credentials(settings))
 
 
 # Xendit's 400 codes and what each means (CANCEL_DOC lists them with these meanings).
@@ -149,6 +147,7 @@ class XenditAdapter(ProviderAdapter[XenditSettings, XenditResult]):
 
     name = "xendit"
     display_name = "Xendit"
+    operation_path = "/v3/payment_tokens/{payment_token_id}/cancel"
     settings_type = XenditSettings
     env_vars = (
         EnvVar(
@@ -157,13 +156,17 @@ class XenditAdapter(ProviderAdapter[XenditSettings, XenditResult]):
             secret=True,
             selects_provider=True,
         ),
-        EnvVar("XENDIT_BASE_URL", f"server URL (default {XENDIT_DEFAULT_BASE_URL})"),
+        EnvVar("XENDIT_BASE_URL", f"server URL (default {XENDIT_DEFAULT_BASE_URL})", base_url=True),
     )
     token_argument = "payment_token_id"  # noqa: S105 -- a parameter name, not a secret
 
     def settings_from_env(self, env: Mapping[str, str]) -> XenditSettings:
         """Read XENDIT_SECRET_KEY and XENDIT_BASE_URL."""
         return XenditSettings.from_env(env)
+
+    def credentials(self, settings: XenditSettings) -> CredentialPlacement:
+        """HTTP Basic: `xendit_credentials`."""
+        return xendit_credentials(settings)
 
     def auth(self, settings: XenditSettings) -> httpx2.Auth:
         """HTTP Basic with the secret key."""
@@ -189,7 +192,8 @@ class XenditAdapter(ProviderAdapter[XenditSettings, XenditResult]):
         """`POST /v3/payment_tokens/{id}/cancel` with `api-version`, the one place it is set."""
         return OutgoingRequest(
             method="POST",
-            url=f"{settings.base_url}/v3/payment_tokens/{quote(prepared.token_id, safe='')}/cancel",
+            url=settings.base_url
+            + self.operation_path.format(payment_token_id=quote(prepared.token_id, safe="")),
             headers={"api-version": XENDIT_API_VERSION},
         )
 
@@ -240,7 +244,11 @@ def _cancelled(reader: AnswerReader) -> Verdict[XenditResult]:
     state = text_or_none(data.get("status"))
     if state == "CANCELED":
         return reader.verdict(
-            CancelOutcome.CANCELLED, state, PaymentToken.from_dict, source=CANCEL_DOC
+            CancelOutcome.CANCELLED,
+            state,
+            PaymentToken.from_dict,
+            source=CANCEL_DOC,
+            accepted=True,
         )
     if state in _INACTIVE_STATUSES:
         return reader.verdict(
