@@ -9,7 +9,8 @@
     ├── ProviderError                     the provider answered and refused
     │   ├── AuthenticationError           wrong or missing credentials or signature
     │   │   └── PermissionDeniedError     credentials valid, permission missing (Xendit 403)
-    │   ├── NotFoundError                 the provider does not know the token
+    │   ├── NotFoundError                 the provider does not know the token (`ambiguous` when
+    │   │                                 a wrong reference answers the same: not final)
     │   ├── RateLimitedError              too many calls; `reset_after` seconds when given
     │   ├── ProviderServerError           the provider failed or is unavailable
     │   └── ProviderInvalidRequestError   (also an InvalidRequestError)
@@ -140,7 +141,13 @@ class PermissionDeniedError(AuthenticationError):
 
 
 class NotFoundError(ProviderError):
-    """The provider does not know the token."""
+    """The provider does not know the token.
+
+    `ambiguous` is True when the provider gives the same answer for a wrong reference (KBank's
+    `reference1`): the token may then still be active, so the outcome is not final.
+    """
+
+    ambiguous: bool = False
 
 
 class RateLimitedError(ProviderError):

@@ -88,7 +88,8 @@ def category_of(error: TokenCancelError) -> Category:
     if isinstance(error, AuthenticationError | ConfigurationError):
         return Category.FATAL
     if isinstance(error, NotFoundError):
-        return Category.NOT_FOUND
+        # A not-found a wrong reference answers the same way may hide an active token: not final.
+        return Category.ERROR if error.ambiguous else Category.NOT_FOUND
     if isinstance(error, RateLimitedError):
         return Category.RATE_LIMITED
     if isinstance(error, InvalidRequestError):

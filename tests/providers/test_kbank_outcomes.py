@@ -11,6 +11,7 @@ from tokencancel import (
     UnexpectedResponseError,
     UnrecognizedAnswerError,
 )
+from tokencancel._exit import category_of
 from tokencancel.providers.kbank import CANCEL_DOC, KBANK
 
 from .reading import answer, interpret, rules
@@ -85,3 +86,5 @@ def test_a_taught_not_found_warns_about_reference1():
     assert isinstance(got, NotFoundError)
     assert "reference1" in got.message
     assert got.rule_source == "operator rule (UAT)"
+    assert got.ambiguous  # a wrong reference1 answers the same: the token may still be active
+    assert not category_of(got).done

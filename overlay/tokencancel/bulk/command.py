@@ -14,6 +14,7 @@ from typing import IO, Any, Final
 
 from .._errors import ConfigurationError
 from .._exit import EXIT_CODES_HELP, ExitCode
+from .._facade import options_from_env
 from .._rate import Rate
 from ..providers import REGISTRY, adapter_for
 from .input import open_input, read_records
@@ -132,6 +133,7 @@ def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     adapter = adapter_for(args.provider)
     try:
         settings = adapter.settings_from_env(env)
+        options = options_from_env(env)  # the outcome rules and CA bundle `cancel` reads too
     except ConfigurationError as error:
         sys.stderr.write(f"tokencancel bulk: {error}\n")
         return ExitCode.USAGE
@@ -152,6 +154,7 @@ def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                     rate,
                     args,
                     source,
+                    options,
                     show_progress=show_progress,
                 )
             )
@@ -171,10 +174,13 @@ async def _bulk_main(  # noqa: PLR0917 -- one private call site
     rate: Rate | None,
     args: argparse.Namespace,
     source: IO[str],
+    options: Mapping[str, Any],
     *,
     show_progress: bool,
 ) -> BulkSummary:
-    client, wire_log = open_paced_client(settings, rate=rate, concurrency=args.concurrency)
+    client, wire_log = open_paced_client(
+        settings, rate=rate, concurrency=args.concurrency, **options
+    )
     async with client:
         return await run_bulk(
             client,

@@ -267,11 +267,14 @@ def open_paced_client(
     rate: Rate | None,
     concurrency: int,
     inner: httpx2.AsyncBaseTransport | None = None,
+    **options: Any,
 ) -> tuple[AsyncTokenCancelClient, WireLog]:
     """Build a client for `settings`' provider whose every request goes through the limiter.
 
     The network transport is built from the client's own TLS context, pool limits and proxy
     policy, exactly as for `tokencancel cancel` and the library; `inner` replaces it in tests.
+    `options` are the client's other keyword arguments (the command passes the environment's
+    outcome rules and CA bundle, as `cancel` does).
     """
     wire_log = WireLog()
     limiter = PacingLimiter(rate) if rate is not None else None
@@ -284,5 +287,6 @@ def open_paced_client(
         settings=[settings],
         limits=httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         transport_factory=paced,
+        **options,
     )
     return client, wire_log

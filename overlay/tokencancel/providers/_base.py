@@ -364,12 +364,14 @@ class AnswerReader:
         model: Callable[[dict[str, Any]], ParsedT],
         *,
         provider_status: str | None = None,
-        not_found_hint: str = "",
+        ambiguous_not_found: str | None = None,
     ) -> Verdict[ParsedT]:
         """Apply the operator's rule for `code` (and `text`), or report the code unrecognised.
 
         Called where the built-in table has no documented rule for an answer; never returns a
-        final outcome without a rule that says so.
+        final outcome without a rule that says so. `ambiguous_not_found` names what else a
+        provider's "not found" can mean (KBank: a wrong reference1); such a `NotFoundError` is
+        `ambiguous` and not final.
         """
         rule = self.rules.lookup(self.adapter.name, code, text)
         if rule is None:
@@ -396,12 +398,14 @@ class AnswerReader:
                 with_detail("rate limited", detail), code=code, reset_after=None, source=rule.source
             )
         error_type, summary = _RULE_ERRORS[outcome]
-        raise self.fail(
-            error_type,
-            with_detail(summary + (not_found_hint if error_type is NotFoundError else ""), detail),
-            code=code,
-            source=rule.source,
-        )
+        ambiguous = error_type is NotFoundError and ambiguous_not_found is not None
+        if ambiguous:
+            summary = f"{summary} ({ambiguous_not_found})"
+        error = self.fail(error_type, with_detail(summary, detail), code=code, source=rule.source)
+        if isinstance(error, NotFoundError):
+            # The provider answers a wrong reference the same way: the token may still be active.
+            error.ambiguous = ambiguous
+        raise error
 
     def unexpected(self, why: str) -> TokenCancelError:
         """An UnexpectedResponseError: the outcome of this answer is unknown."""

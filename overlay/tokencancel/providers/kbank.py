@@ -328,7 +328,7 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
             error_code,
             description or "",
             CancelTokenResponse.from_dict,
-            not_found_hint=" (KBank answers the same for a wrong reference1: check it)",
+            ambiguous_not_found="KBank answers the same for a wrong reference1: check it",
         )
 
 
