@@ -13,7 +13,16 @@ from typing import Any
 
 from .._errors import InvalidRequestError
 from .._provider import Provider
-from ._base import AnswerReader, EnvVar, PreparedCancel, ProviderAdapter, ProviderSettings, Verdict
+from ._base import (
+    AnswerReader,
+    CheckCall,
+    EnvVar,
+    PreparedCancel,
+    ProviderAdapter,
+    ProviderSettings,
+    Verdict,
+)
+from ._check import CheckProbe, CheckReport, CheckVerdict
 from .kbank import KBANK
 from .solidgate import SOLIDGATE
 from .xendit import XENDIT
@@ -21,6 +30,10 @@ from .xendit import XENDIT
 __all__ = [
     "REGISTRY",
     "AnswerReader",
+    "CheckCall",
+    "CheckProbe",
+    "CheckReport",
+    "CheckVerdict",
     "EnvVar",
     "PreparedCancel",
     "ProviderAdapter",
