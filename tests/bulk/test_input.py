@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from tokencancel.bulk import InputRecord, read_records
+from tokencancel.bulk import InputRecord, InputRefused, read_records
 
 
 def records(text: str, input_format: str = "auto") -> list[InputRecord]:
@@ -41,7 +41,8 @@ def test_jsonl_objects_are_detected_and_read() -> None:
         ('{"token_id": "a"}\n[1, 2]\n', "auto", "not a JSON object"),
         ('{"token_id": "a"}\n{"token_id": 7}\n', "auto", "token_id must be a string"),
         ('{"token_id": "a"}\n{"reference1": "x"}\n', "auto", "token_id is missing"),
-        ("token_id,reference1\nonlyone\n", "auto", "expected at least 2 CSV fields, found 1"),
+        ("token_id,reference1\nonlyone\n", "auto", "expected 2 CSV fields, found 1"),
+        ("token_id,reference1\na,b,c\n", "auto", "expected 2 CSV fields, found 3"),
         ("token_id\nhas space\n", "csv", "token_id must be visible ASCII characters"),
         ("ok\nbad\u00e9id\n", "plain", "token_id must be visible ASCII characters"),
         ("ok\n" + "x" * 300 + "\n", "plain", "token_id is longer than 256 characters"),
@@ -66,11 +67,10 @@ def test_malformed_lines_do_not_stop_reading() -> None:
     assert [(r.token_id, r.error is None) for r in got] == [("a", True), (None, False), ("b", True)]
 
 
-def test_csv_without_token_id_column_is_one_error() -> None:
-    """A CSV header without token_id is reported once instead of misreading every row."""
-    got = records("id,reference1\nx,y\n", "csv")
-    assert len(got) == 1
-    assert got[0].error == "the CSV header must name a token_id column"
+def test_csv_without_token_id_column_refuses_the_input() -> None:
+    """A CSV header without token_id refuses the whole input instead of misreading every row."""
+    with pytest.raises(InputRefused, match="must name a token_id column"):
+        records("id,reference1\nx,y\n", "csv")
 
 
 def test_reading_is_lazy() -> None:

@@ -21,7 +21,7 @@ def _answer(_request: httpx2.Request) -> httpx2.Response:
 
 @pytest.mark.timeout(30)  # without the fix, workers waited forever for input that never came
 def test_an_input_read_error_stops_the_run_cleanly(tmp_path: Path) -> None:
-    """A read error ends the input: tokens read before it are done, then exit 2 with a reason."""
+    """A read error ends the input: tokens read before it are done, then exit 5 with a reason."""
 
     def failing_input() -> Iterator[InputRecord]:
         for number in range(3):
@@ -46,11 +46,11 @@ def test_an_input_read_error_stops_the_run_cleanly(tmp_path: Path) -> None:
                 rate=None,
                 install_signal_handlers=False,
             )
-        assert summary.fatal_error is not None
-        assert "disk went away" in summary.fatal_error
+        assert summary.file_error is not None
+        assert "disk went away" in summary.file_error
         return summary.exit_code()
 
-    assert asyncio.run(scenario()) == 2
+    assert asyncio.run(scenario()) == 5
     entries = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert sorted(entry["line"] for entry in entries) == [1, 2, 3]
     assert {entry["outcome"] for entry in entries} == {"cancelled"}
