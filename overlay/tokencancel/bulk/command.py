@@ -20,7 +20,7 @@ from .._rate import Rate
 from .._rules import OutcomeRules
 from ..providers import REGISTRY, CheckReport, ProviderAdapter, adapter_for
 from .input import FieldRules, InputRecord, InputRefused, open_input, read_records
-from .output import BulkFileError, OutputLog, check_target, identity_of
+from .output import BulkFileError, FileIdentity, OutputLog, check_target, identity_of
 from .run import open_paced_client, run_bulk
 from .summary import BulkSummary, count_lines, say
 
@@ -157,12 +157,14 @@ def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         with contextlib.ExitStack() as files:
             source = files.enter_context(_open_input(args.input))
             forbidden = {identity_of(os.fstat(source.fileno())): f"the input {args.input}"}
+            # The input's shape first (its header), then the output: a refusal of either comes
+            # before anything is sent, and a refused input leaves no output file behind.
+            records = _primed(read_records(source, args.input_format, _field_rules(adapter)))
+            _check_summary_path(args, forbidden)
             output = OutputLog(args.output, adapter.name, forbidden=forbidden)
             files.callback(output.abandon)  # closed properly by the run; this is for errors
             forbidden[identity_of(os.fstat(output.fileno()))] = f"--output {args.output}"
-            if args.summary_json is not None:
-                check_target(args.summary_json, "--summary-json", forbidden)
-            records = _primed(read_records(source, args.input_format, _field_rules(adapter)))
+            _check_summary_path(args, forbidden)
             show_progress = not args.no_progress and _is_terminal(sys.stderr)
             summary = asyncio.run(
                 _bulk_main(
@@ -191,6 +193,18 @@ def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             say(sys.stderr, f"tokencancel: error: cannot write --summary-json: {error.strerror}")
             return max(code, ExitCode.IO) if code != ExitCode.INTERRUPTED else code
     return code
+
+
+def _check_summary_path(args: argparse.Namespace, forbidden: dict[FileIdentity, str]) -> None:
+    """Refuse a --summary-json that is the input or the output, by any name."""
+    if args.summary_json is None:
+        return
+    if args.summary_json.resolve() == args.output.resolve():
+        raise BulkFileError(
+            f"--summary-json {args.summary_json} is the same file as --output: choose another",
+            ExitCode.USAGE,
+        )
+    check_target(args.summary_json, "--summary-json", forbidden)
 
 
 def _open_input(path: str) -> IO[bytes]:
