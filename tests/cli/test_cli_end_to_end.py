@@ -20,38 +20,17 @@ from tokencancel._cli import main as tokencancel_main
 from tokencancel.providers import REGISTRY
 from tokencancel_sandbox import Sandbox, SandboxConfig
 
+from .sandbox_rules import write_rules
+
 TOKENCANCEL = Path(sys.executable).with_name("tokencancel")
 REFERENCE1 = "ORDER-0001"
 PROVIDERS = list(REGISTRY)
-
-# What the sandbox's own codes and texts mean: they are the sandbox's conventions, not the
-# providers', so the client learns them as an operator would, from an outcome-rules file.
-SANDBOX_RULES = """
-[[rule]]
-provider = "kbank"
-error_code = "TOKEN_ALREADY_CANCELLED"
-outcome = "already_inactive"
-source = "tokencancel sandbox convention"
-
-[[rule]]
-provider = "kbank"
-error_code = "AUTHENTICATION_FAILED"
-outcome = "authentication_failed"
-source = "tokencancel sandbox convention"
-
-[[rule]]
-provider = "solidgate"
-error_code = "2.01"
-message = "(?i)already cancel"
-outcome = "already_inactive"
-source = "tokencancel sandbox convention"
-"""
 
 
 class _CliSandbox:
     """A running sandbox and the environment that points the CLI at it, rules included."""
 
-    def __init__(self, sandbox: _CliSandbox, rules: Path) -> None:
+    def __init__(self, sandbox: Sandbox, rules: Path) -> None:
         self.sandbox = sandbox
         self.rules = rules
 
@@ -68,8 +47,7 @@ class _CliSandbox:
 @pytest.fixture(scope="module")
 def cli_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_CliSandbox]:
     """A sandbox whose Solidgate tokens settle at once and whose 429 fault resets quickly."""
-    rules = tmp_path_factory.mktemp("rules") / "sandbox-rules.toml"
-    rules.write_text(SANDBOX_RULES, encoding="utf-8")
+    rules = write_rules(tmp_path_factory.mktemp("rules"))
     config = SandboxConfig(cancel_settle_seconds=0.0, fault_rate_limit_reset_seconds=0.05)
     with Sandbox.start(port=0, config=config) as running:
         yield _CliSandbox(running, rules)
