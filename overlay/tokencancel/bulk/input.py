@@ -13,6 +13,7 @@ per-token fields. That is `InputRefused`.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -382,5 +383,7 @@ def _csv_record(line: _Line, columns: Mapping[str, int], rules: FieldRules) -> I
 def open_input(path: str) -> IO[bytes]:
     """Open a path or `-` (stdin) for reading as bytes (lines are decoded one by one)."""
     if path == "-":
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise OSError(errno.EBADF, "stdin is closed")
         return sys.stdin.buffer
     return Path(path).open("rb")

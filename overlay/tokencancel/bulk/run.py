@@ -124,7 +124,10 @@ class _Run:
         self.stream = stream
         self.input = _InputThread(records, asyncio.get_running_loop())
         self.queue: asyncio.Queue[InputRecord | None] = asyncio.Queue(maxsize=2 * concurrency)
-        self.seen: dict[str, tuple[int, int]] = {}  # token id -> (line, hash of its fields)
+        # Token id -> the line that sends it: just the line number when the token has no other
+        # fields (most providers; the one memory cost that grows with the input), else the line
+        # and the fields, compared exactly.
+        self.seen: dict[str, int | tuple[int, tuple[tuple[str, str], ...]]] = {}
         self.stopping = False
         self.failure: BaseException | None = None
         self.feeder: asyncio.Task[None] | None = None
@@ -202,10 +205,13 @@ class _Run:
     def _settled(self, record: InputRecord) -> bool:
         """Skip, record or refuse `record` without sending; False if it is to be cancelled."""
         if record.token_id is not None:
-            fields = hash(tuple(sorted(record.fields.items())))
-            first = self.seen.setdefault(record.token_id, (record.line, fields))
-            if first[0] != record.line:
-                return self._repeat(record, first, same_fields=first[1] == fields)
+            fields = tuple(sorted(record.fields.items()))
+            first = self.seen.setdefault(
+                record.token_id, (record.line, fields) if fields else record.line
+            )
+            line, first_fields = first if isinstance(first, tuple) else (first, ())
+            if line != record.line:
+                return self._repeat(record, line, same_fields=first_fields == fields)
         done = self.output.done.get(record.resume_key)
         if done is not None:
             self.summary.skipped[done.value] += 1
@@ -220,9 +226,8 @@ class _Run:
             return True
         return False
 
-    def _repeat(self, record: InputRecord, first: tuple[int, int], *, same_fields: bool) -> bool:
-        """A token id an earlier line already has: never sent twice."""
-        line = first[0]
+    def _repeat(self, record: InputRecord, line: int, *, same_fields: bool) -> bool:
+        """A token id an earlier line (`line`) already has: never sent twice."""
         if not same_fields:
             # Two lines name one token with different fields: which one is meant is unknown.
             invalid = InputRecord(

@@ -250,10 +250,10 @@ def _unrecognised(report: CheckReportBuilder, error: TokenCancelError) -> CheckR
 
 
 def _unexpected(report: CheckReportBuilder, error: TokenCancelError) -> CheckReport:
+    hint = f"check {report.adapter.base_url_variable()}"
+    detail = error.message if hint in error.message else f"{error.message}; {hint}"
     return report.failed(
-        ExitCode.USAGE,
-        f"wrong base URL: the answer is not {report.name}'s API ({error.message}); check "
-        f"{report.adapter.base_url_variable()}",
+        ExitCode.USAGE, f"wrong base URL: the answer is not {report.name}'s API ({detail})"
     )
 
 
