@@ -52,7 +52,8 @@ def test_a_file_size_limit_mid_run_stops_with_exit_5_and_a_rerun_finishes(
     )  # fmt: skip
 
     assert limited.exit_code == 5
-    assert "File too large" in limited.stderr
+    assert limited.last_line.startswith("tokencancel: error: cannot write to --output")
+    assert "File too large" in limited.last_line  # the cause, on the last line
     assert "Traceback" not in limited.stderr
     first = read_output(output)  # every line whole: the failed one was cut back
     assert 0 < len(first) < len(tokens)

@@ -45,6 +45,7 @@ def _env(sandbox: Sandbox, directory: Path, **overrides: str) -> dict[str, str]:
 
 def _assert_refused(run: BulkRun, sandbox: Sandbox, provider: str, tokens: list[str]) -> None:
     assert run.exit_code == 2
+    assert "the check failed before the first cancel" in run.last_line
     assert run.summary["requests_sent"] == 1  # the check's harmless call, nothing else
     assert run.summary["check"]["verdict"] == "failed"
     assert {sandbox.token_status(provider, token) for token in tokens} == {ACTIVE[provider]}

@@ -106,6 +106,16 @@ class BulkSummary:
             default=ExitCode.OK,
         )
 
+    def stop_reason(self) -> str | None:
+        """Why a run stopped before its input ended, other than a signal; None otherwise."""
+        if self.file_error is not None:
+            return self.file_error
+        if self.fatal_error is not None:
+            return f"stopped: {self.fatal_error}"
+        if self.check_refused is not None:
+            return "the check failed before the first cancel, so nothing was sent"
+        return None
+
     def to_json_dict(self) -> dict[str, Any]:
         """The summary as plain JSON values."""
         return {
@@ -149,16 +159,15 @@ class BulkSummary:
             else:
                 pace += " (no rate limit)"
             lines.append(pace)
-        if self.file_error is not None:
-            lines.append(f"stopped: {self.file_error}")
-        elif self.fatal_error is not None:
-            lines.append(f"stopped: {self.fatal_error}")
-        elif self.check_refused is not None:
-            lines.append("stopped: the check failed before the first cancel")
-        if self.interrupted:
+        reason = self.stop_reason()
+        if reason is not None:
+            # The last line says why, as every other failure of the command does.
+            lines.append(
+                f"tokencancel: error: {reason}; {self.unaccounted} token(s) not done: fix the "
+                "cause, then run the same command again"
+            )
+        elif self.interrupted:
             lines.append("interrupted: run the same command again to resume")
-        elif self.stopped:
-            lines.append(f"{self.unaccounted} token(s) not done: fix the cause, then run again")
         return "\n".join(lines)
 
 

@@ -237,11 +237,7 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
         return names[0] if names else "the base URL"
 
     def check_probe(self, settings: SettingsT) -> CheckProbe | None:
-        """The harmless call proving the configuration: a cancel of a token that cannot exist.
-
-        None when the provider has none (a provider registered at run time); its check is then
-        inconclusive.
-        """
+        """The harmless call: a cancel of a token that cannot exist (None: inconclusive)."""
         del settings
         return None
 
@@ -252,9 +248,8 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
         probe = self.check_probe(settings)
         if probe is None:
             return no_probe_report(self, settings)
-        answer: object
         try:
-            answer = await cancel(probe.token_id, probe.fields)
+            answer: object = await cancel(probe.token_id, probe.fields)
         except TokenCancelError as error:
             answer = error
         return self.judge_check(settings, probe, answer, rules)
