@@ -102,3 +102,30 @@ def test_a_second_signal_abandons_requests_in_flight(
     assert rerun.summary["skipped_done"] == len(quick)
     # The abandoned request may or may not have reached the provider; either answer is done.
     assert [entry["outcome"] in {"cancelled", "already_inactive"} for entry in redone] == [True]
+
+
+def test_a_kill_mid_run_leaves_a_valid_file_and_the_rerun_finishes(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """SIGKILL (no chance to clean up): every line is whole, none is untrue, the re-run finishes."""
+    tokens = [sandbox.create_token("xendit") for _ in range(40)]
+    ids = write_ids(tmp_path / "ids.txt", tokens)
+    output = tmp_path / "out.jsonl"
+    process = _start(sandbox.env(), ids, output, "--rate", "20/s", "--concurrency", "4")
+    _wait_for_lines(output, 5, process)
+
+    process.kill()
+    process.communicate(timeout=60)
+
+    killed = read_output(output)  # a crash at any instant leaves only whole lines
+    cancelled = {token for token in tokens if sandbox.token_status("xendit", token) == "CANCELED"}
+    assert {entry["token_id"] for entry in killed} <= cancelled  # nothing recorded untrue
+
+    rerun = run_bulk_cli(sandbox.env(), "xendit", str(ids), output, "--rate", "off")
+
+    entries = read_output(output)
+    assert rerun.exit_code == 0
+    assert {entry["token_id"] for entry in entries} == set(tokens)
+    # Tokens cancelled but unrecorded at the kill were checked again, never skipped.
+    assert {sandbox.token_status("xendit", token) for token in tokens} == {"CANCELED"}
+    assert sum(rerun.summary["totals"].values()) == len(tokens)
