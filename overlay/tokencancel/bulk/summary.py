@@ -163,8 +163,8 @@ class BulkSummary:
         if reason is not None:
             # The last line says why, as every other failure of the command does.
             lines.append(
-                f"tokencancel: error: {reason}; {self.unaccounted} token(s) not done: fix the "
-                "cause, then run the same command again"
+                f"tokencancel: error: {reason}; this run recorded {self.recorded}, the rest is "
+                "not done: fix the cause, then run the same command again"
             )
         elif self.interrupted:
             lines.append("interrupted: run the same command again to resume")
