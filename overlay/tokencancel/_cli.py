@@ -1,12 +1,15 @@
 """The `tokencancel` command line.
 
     tokencancel cancel PROVIDER TOKEN_ID [--reference1 R] [-v]
+    tokencancel check PROVIDER
     tokencancel bulk PROVIDER INPUT --output RESULTS.jsonl
 
-Configured from the environment (each provider's variables, listed by `--help`). On success
-the normalised result is printed on stdout as one JSON object; on failure one line
-`tokencancel: error: ...` goes to stderr, never a traceback, never a secret (not even with -v).
-The exit codes are one table for every subcommand (`tokencancel._exit`).
+Configured from the environment (each provider's variables, listed by `--help`). stdout
+carries only JSON (the normalised result, the check's report); on failure one line
+`tokencancel: error: ...` goes to stderr, never a traceback, never a secret (not even with -v),
+provider text with its control characters escaped. A stdout that is closed or gone once the work
+is done loses the JSON, not the exit code. The exit codes are one table for every subcommand
+(`tokencancel._exit`).
 
 Subcommands register in `_COMMANDS`: a name, a help line, a function adding its arguments and a
 function running it and returning the exit code. Adding one is one entry.
@@ -15,7 +18,9 @@ function running it and returning the exit code. Adding one is one entry.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -28,11 +33,17 @@ import httpx2
 
 from ._errors import TokenCancelError
 from ._exit import EXIT_CODES_HELP, Category, ExitCode, category_of
-from ._facade import DEFAULT_TIMEOUT, ProviderName, TokenCancelClient, options_from_env
+from ._facade import (
+    DEFAULT_TIMEOUT,
+    AsyncTokenCancelClient,
+    ProviderName,
+    TokenCancelClient,
+    options_from_env,
+)
 from ._redact import escape_controls, install_log_redaction, redact, redacting_filter
 from ._version import __version__
 from .bulk import add_bulk_arguments, run_bulk_command
-from .providers import REGISTRY, ProviderAdapter, adapter_for
+from .providers import REGISTRY, CheckReport, ProviderAdapter, adapter_for
 
 __all__ = ["build_parser", "main"]
 
@@ -88,6 +99,21 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _timeout_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="timeout of any one network wait (default: 15; connecting: 5)",
+    )
+
+
+def _timeout(args: argparse.Namespace) -> httpx2.Timeout:
+    if args.timeout is None:
+        return DEFAULT_TIMEOUT
+    return httpx2.Timeout(args.timeout, connect=min(args.timeout, 5.0))
+
+
 def _add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Cancel one saved payment token and print the normalised result as one JSON object."
@@ -116,12 +142,7 @@ def _add_cancel_arguments(parser: argparse.ArgumentParser) -> None:
             metavar="ID",
             help=f"{users} only: this cancel's {field} (default: a fresh one)",
         )
-    parser.add_argument(
-        "--timeout",
-        type=_positive_seconds,
-        metavar="SECONDS",
-        help="timeout of any one network wait (default: 15; connecting: 5)",
-    )
+    _timeout_argument(parser)
 
 
 def _per_provider_options(
@@ -149,14 +170,11 @@ def _run_cancel(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         )
     if args.request_id is not None and adapter.request_id_name is None:
         raise _UsageError(f"{adapter.name} takes no request id")
-    timeout = (
-        DEFAULT_TIMEOUT
-        if args.timeout is None
-        else httpx2.Timeout(args.timeout, connect=min(args.timeout, 5.0))
-    )
     settings = adapter.settings_from_env(env)
     given = {name: value for name, value in fields.items() if value is not None}
-    with TokenCancelClient(settings=[settings], timeout=timeout, **options_from_env(env)) as client:
+    with TokenCancelClient(
+        settings=[settings], timeout=_timeout(args), **options_from_env(env)
+    ) as client:
         result = client.cancel(
             cast("ProviderName", adapter.name), args.token_id, request_id=args.request_id, **given
         )
@@ -169,15 +187,79 @@ def _all_field_names() -> list[str]:
 
 
 def _print_line(text: str) -> None:
-    """Print one line on stdout; a reader that went away does not change the exit code."""
+    """Print one line on stdout; a reader that went away does not change the exit code.
+
+    The work is done by then: only its report can be lost. A closed pipe (`| head`, `| true`)
+    loses it silently; any other failure (a full disk) says so on stderr.
+    """
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed
+        return
     try:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The work is done; only its report was lost. Point stdout at devnull so the
-        # interpreter's final flush does not fail again.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        stream.write(text + "\n")
+        stream.flush()
+    except (OSError, ValueError) as error:
+        # Point stdout at devnull, so the interpreter's final flush does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        if getattr(error, "errno", None) != errno.EPIPE:
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            _say(
+                f"{_PROG}: warning: the result could not be written to stdout ({reason}); "
+                "the work itself was done"
+            )
+
+
+# -- check --------------------------------------------------------------------------------------
+
+
+def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Prove a provider's configuration before a real cancel, with one call that changes "
+        "nothing: a cancel of a token id that cannot exist, well-formed for the provider. The "
+        "provider's documented not-found answer proves the base URL reaches its API, TLS, and "
+        "the credentials; its authentication answer shows the credentials are wrong; an answer "
+        "of another shape shows the base URL is. What was verified goes to stderr, the report "
+        "as JSON to stdout. KBank publishes no error codes: its credentials are proven only "
+        "with an outcome rule naming its authentication code (TOKENCANCEL_OUTCOME_RULES)."
+    )
+    parser.epilog = f"{EXIT_CODES_HELP}\n\n{_environment_help()}"
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("provider", choices=list(REGISTRY), help="the provider")
+    _timeout_argument(parser)
+
+
+def _run_check(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    adapter = adapter_for(args.provider)
+    settings = adapter.settings_from_env(env)
+    options = options_from_env(env)
+    report = asyncio.run(_check(adapter, settings, options, _timeout(args)))
+    _say(report.render())
+    _print_line(json.dumps(report.to_json_dict(), ensure_ascii=False))
+    return report.exit_code
+
+
+async def _check(
+    adapter: ProviderAdapter[Any, Any],
+    settings: Any,
+    options: Mapping[str, Any],
+    timeout: httpx2.Timeout,
+) -> CheckReport:
+    async with AsyncTokenCancelClient(settings=[settings], timeout=timeout, **options) as client:
+
+        async def cancel(token_id: str, fields: Mapping[str, str]) -> Any:
+            return await client.cancel(cast("ProviderName", adapter.name), token_id, **fields)
+
+        return await adapter.check(settings, cancel, options["outcome_rules"])
+
+
+def _say(text: str) -> None:
+    """Human lines on stderr, control characters escaped; a closed stderr is not an error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.write("\n".join(escape_controls(line) for line in text.split("\n")) + "\n")
+        sys.stderr.flush()
 
 
 _COMMANDS: tuple[_Command, ...] = (
@@ -186,6 +268,12 @@ _COMMANDS: tuple[_Command, ...] = (
         help="cancel one token and print the result as JSON",
         add_arguments=_add_cancel_arguments,
         run=_run_cancel,
+    ),
+    _Command(
+        name="check",
+        help="prove a provider's configuration with a call that changes nothing",
+        add_arguments=_add_check_arguments,
+        run=_run_check,
     ),
     _Command(
         name="bulk",
@@ -247,7 +335,7 @@ def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
 
 
 def _fail(message: str) -> None:
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.write(f"{_PROG}: error: {escape_controls(' '.join(redact(message).split()))}\n")
 
 

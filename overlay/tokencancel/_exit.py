@@ -1,8 +1,10 @@
 """The exit codes of `tokencancel cancel`, `check` and `bulk`: one table, one meaning per code.
 
 A token's outcome falls in one category (`Category`); each category has one exit code, and a
-command exits with the most urgent code among its tokens (a bulk run) or its one token
-(`cancel`). The same condition gives the same code whichever command met it.
+command exits with the most urgent code among its tokens (a bulk run: every token of the input,
+those skipped as already recorded included) or its one token (`cancel`). The same condition
+gives the same code whichever command met it; `EXIT_CODES_HELP` is the one place the table is
+written out (every `--help` prints it, and the docs point here).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Category(enum.StrEnum):
     INVALID_INPUT = "invalid_input"  # the input cannot be sent as it is
     RATE_LIMITED = "rate_limited"  # still rate limited after the retries: run again
     ERROR = "error"  # outcome unknown (transport, timeout, unexpected answer): run again
+    DUPLICATE = "duplicate"  # a bulk input line repeating a token an earlier line sends
     FATAL = "fatal"  # credentials or configuration: every token would fail the same way
 
     @property
@@ -68,6 +71,9 @@ _DONE: Final = frozenset(
         Category.NOT_FOUND,
         Category.REFUSED,
         Category.INVALID_INPUT,
+        # A repeat is never sent: the line it repeats carries the token's own outcome (and its
+        # exit code), so the repeat itself is settled and adds nothing to the exit code.
+        Category.DUPLICATE,
     }
 )
 _EXIT_CODES: Final = {
@@ -79,6 +85,7 @@ _EXIT_CODES: Final = {
     Category.INVALID_INPUT: ExitCode.REFUSED,
     Category.RATE_LIMITED: ExitCode.INCOMPLETE,
     Category.ERROR: ExitCode.INCOMPLETE,
+    Category.DUPLICATE: ExitCode.OK,
     Category.FATAL: ExitCode.USAGE,
 }
 
@@ -104,14 +111,20 @@ def category_of(error: TokenCancelError) -> Category:
 
 
 EXIT_CODES_HELP: Final = """\
-exit codes (the same for cancel, check and bulk):
+exit codes (the same for cancel, check and bulk; bulk: over every token of the input,
+those skipped as already recorded included):
   0    success: every token cancelled, cancellation pending, or already inactive
+       (bulk: repeated ids included); check: everything it tests was proven
   1    the provider refused or does not know a token (not found, refused), or an
        input line cannot be sent as it is
-  2    usage or configuration error, or the provider rejected the credentials;
-       nothing (more) was sent
+  2    usage or configuration error (bad arguments, unsafe --output, input columns the
+       provider does not use), the provider rejected the credentials, or check found
+       the base URL is not the provider's API; nothing (more) was sent
   3    the outcome of a token is unknown (timeout, transport failure, unexpected or
-       unrecognised answer, server error, still rate limited): run again
+       unrecognised answer, server error, still rate limited): run again;
+       check: the configuration could not be proven (unreachable, or an answer that
+       cannot tell a wrong credential from an unknown token)
   4    internal error (please report it with the -v output)
-  5    an input or output file cannot be read or written: nothing is lost, run again
+  5    an input or output file cannot be read, written, flushed or locked (another
+       run holds it): what is recorded stays valid; fix the cause, run again
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP): run again to resume"""

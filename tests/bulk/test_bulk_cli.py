@@ -85,10 +85,10 @@ def test_second_run_with_the_same_output_redoes_nothing(sandbox: Sandbox, tmp_pa
     assert second.summary["skipped_done"] == 30
 
 
-def test_a_line_cut_short_by_a_crash_is_dropped_and_its_token_redone(
+def test_a_line_cut_short_by_a_crash_is_left_in_place_and_its_token_checked_again(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """A partial last line (a crash mid-write) is removed on resume, so the file stays valid."""
+    """A partial last line (a crash mid-write) is kept, reported, and its token done again."""
     ids = tmp_path / "ids.txt"
     tokens = [sandbox.create_token("xendit") for _ in range(3)]
     ids.write_text("\n".join(tokens) + "\n")
@@ -96,16 +96,21 @@ def test_a_line_cut_short_by_a_crash_is_dropped_and_its_token_redone(
     run_bulk_cli(sandbox.env(), "xendit", str(ids), output, "--rate", "off")
     complete = output.read_text().splitlines(keepends=True)
     # Cut the last line in half, as a power cut in the middle of a write would.
-    output.write_text("".join(complete[:-1]) + complete[-1][:25])
+    cut = "".join(complete[:-1]) + complete[-1][:25]
+    output.write_text(cut)
     cut_token = json.loads(complete[-1])["token_id"]
 
     rerun = run_bulk_cli(sandbox.env(), "xendit", str(ids), output, "--rate", "off")
 
-    entries = read_output(output)  # every line parses
-    assert len(entries) == 3
-    assert entries[-1]["token_id"] == cut_token
+    text = output.read_text()
+    assert text.startswith(cut + "\n")  # nothing before the cut was touched
+    lines = text.splitlines()
+    assert lines[2] == complete[-1][:25]  # the partial line, left as it was
+    entries = [json.loads(line) for line in lines[:2] + lines[3:]]  # the rest parses
+    assert [entry["token_id"] for entry in entries[2:]] == [cut_token]
     assert entries[-1]["outcome"] == "already_inactive"  # it had been cancelled before the cut
-    assert "partial last line" in rerun.stderr
+    assert "line 3" in rerun.stderr
+    assert rerun.exit_code == 0
 
 
 def test_malformed_jsonl_lines_are_reported_and_do_not_stop_the_run(
@@ -118,7 +123,7 @@ def test_malformed_jsonl_lines_are_reported_and_do_not_stop_the_run(
         f'{{"token_id": "{good[0]}"}}\n'
         '{"token_id": \n'
         '["not", "an", "object"]\n'
-        '{"reference1": "no token"}\n'
+        '{"token_id": ""}\n'
         f'{{"token_id": "{good[1]}"}}\n'
     )
     output = tmp_path / "out.jsonl"
@@ -155,12 +160,14 @@ def test_kbank_csv_carries_reference1_and_a_row_without_it_is_invalid(
 
     run = run_bulk_cli(sandbox.env(), "kbank", str(source), output)
 
-    by_token = {entry["token_id"]: entry for entry in read_output(output)}
-    assert by_token[first]["outcome"] == "cancelled"
-    assert by_token[first]["request_id"]  # KBank's partnerTxnUid, for support requests
-    assert by_token[second]["outcome"] == "invalid_input"
-    assert "reference1" in by_token[second]["message"]
-    assert run.summary["requests_sent"] == 1
+    by_line = {entry["line"]: entry for entry in read_output(output)}
+    assert by_line[2]["token_id"] == first
+    assert by_line[2]["outcome"] == "cancelled"
+    assert by_line[2]["request_id"]  # KBank's partnerTxnUid, for support requests
+    assert by_line[3]["outcome"] == "invalid_input"
+    assert "reference1" in by_line[3]["message"]
+    assert second in by_line[3]["input"]
+    assert run.summary["requests_sent"] == 1 + 1  # the preflight's call, and the first row
 
 
 def test_stdin_input(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -174,10 +181,10 @@ def test_stdin_input(sandbox: Sandbox, tmp_path: Path) -> None:
     assert run.exit_code == 0
 
 
-def test_rejected_credentials_stop_the_run_and_mark_nothing_done(
+def test_rejected_credentials_stop_the_run_before_any_cancel(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """A wrong key stops the run at once (exit 2), and a re-run with the right key does it all."""
+    """A wrong key is found by the preflight: exit 2, no token sent, and a fixed re-run does all."""
     tokens = [sandbox.create_token("xendit") for _ in range(40)]
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(tokens) + "\n")
@@ -187,18 +194,41 @@ def test_rejected_credentials_stop_the_run_and_mark_nothing_done(
     refused = run_bulk_cli(wrong, "xendit", str(ids), output, "--concurrency", "2", "--rate", "off")
 
     assert refused.exit_code == 2
-    entries = read_output(output)
-    assert entries
-    assert len(entries) < len(tokens)  # it stopped instead of trying every token
-    assert {(entry["error_type"], entry["done"]) for entry in entries} == {
-        ("AuthenticationError", False)
-    }
+    assert read_output(output) == []
+    assert refused.summary["requests_sent"] == 1  # the check's call only
+    assert "wrong credentials" in refused.stderr
+    assert {sandbox.token_status("xendit", token) for token in tokens} == {"ACTIVE"}
     assert "wrong_key" not in refused.stderr + output.read_text()
 
     fixed = run_bulk_cli(sandbox.env(), "xendit", str(ids), output, "--rate", "off")
 
     assert fixed.exit_code == 0
     assert fixed.summary["counts"] == {"cancelled": 40}
+
+
+def test_without_the_check_rejected_credentials_still_stop_the_run(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """With --skip-check, the first authentication refusal stops the run and marks nothing done."""
+    tokens = [sandbox.create_token("xendit") for _ in range(40)]
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(tokens) + "\n")
+    output = tmp_path / "out.jsonl"
+    wrong = {**sandbox.env(), "XENDIT_SECRET_KEY": "xnd_development_wrong_key_0000000000"}
+
+    refused = run_bulk_cli(
+        wrong, "xendit", str(ids), output, "--concurrency", "2", "--rate", "off", "--skip-check"
+    )
+
+    assert refused.exit_code == 2
+    entries = read_output(output)
+    assert entries
+    assert len(entries) < len(tokens)  # it stopped instead of trying every token
+    assert {(entry["error_type"], entry["done"]) for entry in entries} == {
+        ("AuthenticationError", False)
+    }
+    assert refused.summary["check"] is None
+    assert "wrong_key" not in refused.stderr + output.read_text()
 
 
 def test_missing_credentials_are_a_usage_error(tmp_path: Path) -> None:

@@ -72,32 +72,6 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_finishes_without_sending_anything_twic
     assert Counter(entry["outcome"] for entry in entries) == {"cancelled": len(tokens)}
 
 
-def test_second_ctrl_c_abandons_requests_in_flight(sandbox: Sandbox, tmp_path: Path) -> None:
-    """A second Ctrl-C does not wait for a slow answer; that token stays undone for the re-run."""
-    slow = sandbox.create_token("xendit", fault="slow", fault_times=1, delay_seconds=8)
-    quick = [sandbox.create_token("xendit") for _ in range(10)]
-    ids = tmp_path / "ids.txt"
-    ids.write_text("\n".join([slow, *quick]) + "\n")
-    output = tmp_path / "out.jsonl"
-    process = _start_bulk(sandbox.env(), ids, output, "--rate", "off", "--concurrency", "2")
-    _wait_for_lines(output, len(quick), process)  # only the slow one is left in flight
-
-    process.send_signal(signal.SIGINT)
-    time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
-
-    assert process.returncode == 130
-    assert slow not in {entry["token_id"] for entry in read_output(output)}
-
-    rerun = run_bulk_cli(sandbox.env(), "xendit", str(ids), output, "--rate", "off")
-
-    redone = [entry for entry in read_output(output) if entry["token_id"] == slow]
-    assert rerun.summary["skipped_done"] == len(quick)
-    # The abandoned request may or may not have reached the provider; either answer is done.
-    assert [entry["outcome"] in {"cancelled", "already_inactive"} for entry in redone] == [True]
-
-
 @dataclass
 class ServerLog:
     """What the sandbox's own limiter saw: times of accepted calls, and how many it refused."""
@@ -155,7 +129,7 @@ def test_bulk_at_the_sandbox_limit_never_exceeds_it(
         sandbox.env(), "xendit", str(ids), output, "--rate", "10/2s", "--concurrency", "8"
     )
 
-    assert len(server.accepted) == 24
+    assert len(server.accepted) == 24 + 1  # and the preflight's call, paced like the rest
     assert server.refused == 0
     assert server.busiest_window(LIMIT.per_seconds) <= LIMIT.requests
     assert [(e["outcome"], e["attempts"]) for e in read_output(output)] == [("cancelled", 1)] * 24

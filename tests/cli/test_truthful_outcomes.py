@@ -88,25 +88,37 @@ def test_a_wrong_base_url_is_not_final_and_names_the_cause(sandbox: Sandbox, pro
     assert sandbox.token_status(provider, token_id) in {"ACTIVE", "active"}  # type: ignore[arg-type]
 
 
-def _bulk(env: dict[str, str], provider: str, ids: Path, output: Path) -> int:
-    return main(["bulk", provider, str(ids), "--output", str(output), "--rate", "off"], env)
+def _bulk(env: dict[str, str], provider: str, ids: Path, output: Path, *extra: str) -> int:
+    argv = ["bulk", provider, str(ids), "--output", str(output), "--rate", "off", *extra]
+    return main(argv, env)
 
 
 def _lines(output: Path) -> list[dict[str, Any]]:
+    if not output.exists():
+        return []
     return [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.parametrize("skip_check", [False, True])
 def test_a_bulk_run_at_a_wrong_url_leaves_every_token_for_the_rerun(
-    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], skip_check: bool
 ) -> None:
-    """Wrong XENDIT_BASE_URL: nothing is done, exit non-zero; the re-run cancels every token."""
+    """Wrong XENDIT_BASE_URL: nothing is done, exit non-zero; the re-run cancels every token.
+
+    With the preflight, the run stops before the first cancel; without it, every token is
+    recorded as not done.
+    """
     tokens = [_create(sandbox, "xendit") for _ in range(5)]
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     output = tmp_path / "out.jsonl"
     wrong = {**sandbox.env(), "XENDIT_BASE_URL": _wrong_base_url(sandbox, "xendit")}
-    assert _bulk(wrong, "xendit", ids, output) != 0
-    assert [line["done"] for line in _lines(output)] == [False] * 5
+    extra = ("--skip-check",) if skip_check else ()
+    assert _bulk(wrong, "xendit", ids, output, *extra) != 0
+    stderr, lines = capsys.readouterr().err, _lines(output)
+    assert [line["done"] for line in lines] == ([False] * 5 if skip_check else [])
+    reasons = [line["message"] for line in lines] if skip_check else [stderr]
+    assert all("XENDIT_BASE_URL" in reason for reason in reasons)
     assert {sandbox.token_status("xendit", token) for token in tokens} == {"ACTIVE"}
     assert _bulk(sandbox.env(), "xendit", ids, output) == 0
     capsys.readouterr()

@@ -4,33 +4,40 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final
 
-from .._errors import ConfigurationError
 from .._exit import EXIT_CODES_HELP, ExitCode
 from .._facade import options_from_env
 from .._rate import Rate
-from ..providers import REGISTRY, adapter_for
-from .input import open_input, read_records
+from .._rules import OutcomeRules
+from ..providers import REGISTRY, CheckReport, ProviderAdapter, adapter_for
+from .input import FieldRules, InputRecord, InputRefused, open_input, read_records
+from .output import BulkFileError, FileIdentity, OutputLog, check_target, identity_of
 from .run import open_paced_client, run_bulk
-from .summary import BulkSummary, count_lines
+from .summary import BulkSummary, count_lines, say
 
-__all__ = ["add_bulk_arguments", "run_bulk_command"]
+__all__ = ["MAX_CONCURRENCY", "add_bulk_arguments", "run_bulk_command"]
 
 
-def _positive_int(text: str) -> int:
+MAX_CONCURRENCY: Final = 256
+"""The most requests in flight a run allows: past this, providers' limits bind long before."""
+
+
+def _concurrency(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_CONCURRENCY}")
     return value
 
 
@@ -45,20 +52,27 @@ _BULK_DESCRIPTION: Final = """\
 Cancel many tokens of one provider, paced just under its rate limit.
 
 Input (a file, or - for stdin), detected from the first line or set with --format:
-  plain  one token id per line
+  plain  one token id per line (not for KBank, which needs reference1)
   csv    a header naming token_id (and reference1, which KBank needs), then one row per line
   jsonl  one object per line: {"token_id": "...", "reference1": "..."}
-Blank lines and lines starting with # (plain, csv) are skipped. A malformed line is recorded
-as invalid_input and the run goes on.
+A column or key the provider does not use (reference1 for Xendit or Solidgate) is refused:
+in a CSV header before anything is sent, in a JSONL line as invalid_input. Blank lines and
+lines starting with # (plain, csv) are skipped. Any other malformed line (bad JSON, bad UTF-8,
+over 16 KiB...) is recorded as invalid_input and the run goes on. A token id repeating an
+earlier line's is sent once and its repeat recorded as duplicate.
 
-Output: one JSON line per token appended to --output (token_id, provider, outcome, done,
-error_type, error_code, message, http_status, attempts, line, timestamp). Re-running with the
-same --output skips every token already done (cancelled, cancellation_pending,
-already_inactive, not_found, refused, invalid_input) and retries the rest. Tokens of one input
-are not de-duplicated within a run: a repeated id is cancelled again (already_inactive).
+Output: one JSON line per input token appended to --output (a regular file, never the input;
+locked for the run, so a second run on it refuses to start). Re-running with the same --output
+skips every token already done (cancelled, cancellation_pending, already_inactive, not_found,
+refused, invalid_input, duplicate), retries the rest, and exits as if the whole input had been
+done in one run. Lines of the output that are not results are reported and left in place.
 
-Ctrl-C stops taking tokens and lets requests already sent finish; a second Ctrl-C abandons
-them. Either way the output stays valid and the same command resumes.
+Before the first cancel, the configuration is proven with the `tokencancel check` call (one
+cancel of a token id that cannot exist); a failed check stops the run (--skip-check skips it).
+
+Ctrl-C, SIGTERM or SIGHUP stop taking tokens and let requests already sent finish and be
+recorded; a second one abandons them. A file that cannot be read, written or flushed stops the
+run at once (exit 5). Either way the output stays valid and the same command resumes.
 
 Credentials come from the environment, as for `tokencancel cancel`."""
 
@@ -103,9 +117,14 @@ def add_bulk_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=_concurrency,
         default=16,
-        help="requests in flight at most (default: 16)",
+        help=f"requests in flight at most, 1 to {MAX_CONCURRENCY} (default: 16)",
+    )
+    parser.add_argument(
+        "--skip-check",
+        action="store_true",
+        help="do not prove the configuration before the first cancel (see tokencancel check)",
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar even on a terminal"
@@ -131,65 +150,142 @@ def run_bulk_command(args: argparse.Namespace, env: Mapping[str, str] | None = N
 
 def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     adapter = adapter_for(args.provider)
-    try:
-        settings = adapter.settings_from_env(env)
-        options = options_from_env(env)  # the outcome rules and CA bundle `cancel` reads too
-    except ConfigurationError as error:
-        sys.stderr.write(f"tokencancel bulk: {error}\n")
-        return ExitCode.USAGE
+    settings = adapter.settings_from_env(env)  # ConfigurationError: exit 2, naming the variable
+    options = options_from_env(env)
     rate: Rate | None = getattr(args, "rate", adapter.default_rate(settings))
     try:
-        source = open_input(args.input)
-    except OSError as error:
-        sys.stderr.write(f"tokencancel bulk: cannot read {args.input}: {error.strerror}\n")
-        return ExitCode.USAGE
-    show_progress = not args.no_progress and sys.stderr.isatty()
-    try:
-        with source:
+        with contextlib.ExitStack() as files:
+            source = files.enter_context(_open_input(args.input))
+            forbidden = {identity_of(os.fstat(source.fileno())): f"the input {args.input}"}
+            # The input's shape first (its header), then the output: a refusal of either comes
+            # before anything is sent, and a refused input leaves no output file behind.
+            records = _primed(read_records(source, args.input_format, _field_rules(adapter)))
+            _check_summary_path(args, forbidden)
+            output = OutputLog(args.output, adapter.name, forbidden=forbidden)
+            files.callback(output.abandon)  # closed properly by the run; this is for errors
+            forbidden[identity_of(os.fstat(output.fileno()))] = f"--output {args.output}"
+            _check_summary_path(args, forbidden)
+            show_progress = not args.no_progress and _is_terminal(sys.stderr)
             summary = asyncio.run(
                 _bulk_main(
-                    adapter.name,
-                    adapter.field_names,
+                    adapter,
                     settings,
                     rate,
-                    args,
-                    source,
                     options,
+                    args,
+                    records,
+                    output,
                     show_progress=show_progress,
                 )
             )
-    except OSError as error:
-        sys.stderr.write(f"tokencancel bulk: {args.output}: {error.strerror or error}\n")
+    except BulkFileError as error:
+        say(sys.stderr, f"tokencancel: error: {error}")
+        return error.exit_code
+    except InputRefused as error:
+        say(sys.stderr, f"tokencancel: error: {args.input}: {error}; nothing was sent")
         return ExitCode.USAGE
-    sys.stderr.write(summary.render() + "\n")
+    say(sys.stderr, summary.render())
+    code = summary.exit_code()
     if args.summary_json is not None:
-        args.summary_json.write_text(json.dumps(summary.to_json_dict(), indent=2) + "\n")
-    return summary.exit_code()
+        try:
+            _write_summary(args.summary_json, summary.to_json_dict())
+        except OSError as error:
+            say(sys.stderr, f"tokencancel: error: cannot write --summary-json: {error.strerror}")
+            return max(code, ExitCode.IO) if code != ExitCode.INTERRUPTED else code
+    return code
+
+
+def _check_summary_path(args: argparse.Namespace, forbidden: dict[FileIdentity, str]) -> None:
+    """Refuse a --summary-json that is the input or the output, by any name."""
+    if args.summary_json is None:
+        return
+    if args.summary_json.resolve() == args.output.resolve():
+        raise BulkFileError(
+            f"--summary-json {args.summary_json} is the same file as --output: choose another",
+            ExitCode.USAGE,
+        )
+    check_target(args.summary_json, "--summary-json", forbidden)
+
+
+def _open_input(path: str) -> IO[bytes]:
+    try:
+        return open_input(path)
+    except OSError as error:
+        raise BulkFileError(f"cannot read the input {path}: {error.strerror or error}") from None
+
+
+def _field_rules(adapter: ProviderAdapter[Any, Any]) -> FieldRules:
+    return FieldRules(
+        used=adapter.field_names,
+        required=frozenset(name for name in adapter.field_names if adapter.field_is_required(name)),
+        provider=adapter.display_name,
+    )
+
+
+def _primed(records: Iterator[InputRecord]) -> Iterator[InputRecord]:
+    """Read up to the first record now, so a refused input shape stops the run before it starts."""
+    try:
+        first = next(records)
+    except StopIteration:
+        return iter(())
+    except OSError as error:
+        raise BulkFileError(f"cannot read the input: {error.strerror or error}") from None
+    return itertools.chain([first], records)
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _write_summary(path: Path, data: dict[str, Any]) -> None:
+    """Write the summary whole: to a temporary file beside it, flushed, then renamed over it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as target:
+            target.write(json.dumps(data, indent=2) + "\n")
+            target.flush()
+            os.fsync(target.fileno())
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 async def _bulk_main(  # noqa: PLR0917 -- one private call site
-    provider: str,
-    field_names: tuple[str, ...],
+    adapter: ProviderAdapter[Any, Any],
     settings: Any,
     rate: Rate | None,
-    args: argparse.Namespace,
-    source: IO[str],
     options: Mapping[str, Any],
+    args: argparse.Namespace,
+    records: Iterator[InputRecord],
+    output: OutputLog,
     *,
     show_progress: bool,
 ) -> BulkSummary:
     client, wire_log = open_paced_client(
         settings, rate=rate, concurrency=args.concurrency, **options
     )
+    rules = options.get("outcome_rules") or OutcomeRules()
+
+    async def cancel(token_id: str, fields: Mapping[str, str]) -> Any:
+        return await client.cancel(adapter.name, token_id, **fields)  # type: ignore[arg-type]
+
+    async def preflight() -> CheckReport:
+        return await adapter.check(settings, cancel, rules)
+
     async with client:
         return await run_bulk(
             client,
-            provider,
-            read_records(source, args.input_format, field_names),
-            args.output,
+            adapter.name,
+            records,
+            output,
             concurrency=args.concurrency,
             wire_log=wire_log,
             rate=rate,
             progress_stream=sys.stderr if show_progress else None,
             total_lines=count_lines(args.input) if show_progress else None,
+            preflight=None if args.skip_check else preflight,
+            stream=sys.stderr,
         )

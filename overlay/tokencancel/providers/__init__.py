@@ -15,6 +15,7 @@ from .._errors import InvalidRequestError
 from .._provider import Provider
 from ._base import (
     AnswerReader,
+    CheckCall,
     CredentialAuth,
     CredentialPlacement,
     EnvVar,
@@ -23,6 +24,7 @@ from ._base import (
     ProviderSettings,
     Verdict,
 )
+from ._check import CheckProbe, CheckReport, CheckVerdict
 from .kbank import KBANK
 from .solidgate import SOLIDGATE
 from .xendit import XENDIT
@@ -30,6 +32,10 @@ from .xendit import XENDIT
 __all__ = [
     "REGISTRY",
     "AnswerReader",
+    "CheckCall",
+    "CheckProbe",
+    "CheckReport",
+    "CheckVerdict",
     "CredentialAuth",
     "CredentialPlacement",
     "EnvVar",

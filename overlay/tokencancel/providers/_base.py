@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
@@ -37,9 +37,11 @@ from .._rate import Rate
 from .._result import CancelOutcome
 from .._rules import OutcomeRules, RuleOutcome
 from .._transport import NOT_JSON, Answer, OutgoingRequest
+from ._check import CheckProbe, CheckReport, judge_answer, no_probe_report
 
 __all__ = [
     "AnswerReader",
+    "CheckCall",
     "CredentialAuth",
     "CredentialPlacement",
     "EnvVar",
@@ -60,6 +62,9 @@ _TOO_MANY_REQUESTS = 429
 _SERVICE_UNAVAILABLE = 503
 _OK = 200
 _MAX_MESSAGE_DEPTH = 4
+
+CheckCall = Callable[[str, Mapping[str, str]], Awaitable[Any]]
+"""Sends one cancel of (token id, fields) and returns its `CancelResult` (the facade's cancel)."""
 
 
 class ProviderSettings(Protocol):
@@ -185,6 +190,8 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
             `reference1`): bulk input columns, `cancel(..., reference1=...)` keywords.
         request_id_name: The name of the id a caller may choose for one cancel (KBank's
             `partner_txn_uid`), or None.
+        check_auth_order: Why the provider's "not found" answer to the preflight's probe
+            proves the credentials were accepted (see `check`).
     """
 
     name: ClassVar[str]
@@ -195,6 +202,7 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
     token_argument: ClassVar[str] = "token_id"  # noqa: S105 -- a parameter name, not a secret
     field_names: ClassVar[tuple[str, ...]] = ()
     request_id_name: ClassVar[str | None] = None
+    check_auth_order: ClassVar[str] = ""
 
     def __repr__(self) -> str:
         return f"<{self.display_name} provider>"
@@ -291,6 +299,38 @@ class ProviderAdapter(ABC, Generic[SettingsT, ParsedT]):
     @abstractmethod
     def interpret(self, reader: AnswerReader) -> Verdict[ParsedT]:
         """Return the outcome `reader.answer` means, or raise the error it means."""
+
+    # -- the preflight ---------------------------------------------------------------------------
+
+    def base_url_variable(self) -> str:
+        """The environment variable naming the base URL, for "check ..." hints."""
+        names = [var.name for var in self.env_vars if var.name.endswith("BASE_URL")]
+        return names[0] if names else "the base URL"
+
+    def check_probe(self, settings: SettingsT) -> CheckProbe | None:
+        """The harmless call: a cancel of a token that cannot exist (None: inconclusive)."""
+        del settings
+        return None
+
+    async def check(
+        self, settings: SettingsT, cancel: CheckCall, rules: OutcomeRules
+    ) -> CheckReport:
+        """Send the probe through `cancel` and report what its answer proves (`_check`)."""
+        probe = self.check_probe(settings)
+        if probe is None:
+            return no_probe_report(self, settings)
+        try:
+            answer: object = await cancel(probe.token_id, probe.fields)
+        except TokenCancelError as error:
+            answer = error
+        return self.judge_check(settings, probe, answer, rules)
+
+    def judge_check(
+        self, settings: SettingsT, probe: CheckProbe, answer: object, rules: OutcomeRules
+    ) -> CheckReport:
+        """What the probe's answer (a result or an error) proves; providers may refine it."""
+        del rules
+        return judge_answer(self, settings, probe, answer)
 
     def not_configured(self) -> ConfigurationError:
         """The error for a cancel at a provider the client was not configured for."""

@@ -42,10 +42,16 @@ from .._checks import (
     validated_credential,
     validated_url,
 )
-from .._errors import ConfigurationError, ProviderServerError
+from .._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ProviderServerError,
+    TokenCancelError,
+)
 from .._rate import Rate
 from .._redact import register_secret
 from .._result import CancelOutcome
+from .._rules import OutcomeRules, RuleOutcome
 from .._transport import OutgoingRequest
 from ._base import (
     AnswerReader,
@@ -58,6 +64,7 @@ from ._base import (
     text_or_none,
     with_detail,
 )
+from ._check import CheckProbe, CheckReport, CheckReportBuilder, tls_fact
 
 __all__ = [
     "KBANK",
@@ -236,6 +243,7 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
     )
     field_names = ("reference1",)
     request_id_name = "partner_txn_uid"
+    check_auth_order = "the answer is not the authentication code your outcome rules name for KBank"
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -282,6 +290,43 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
             provider=self.provider,
             max_length=PARTNER_TXN_UID_MAX_LENGTH,
         )
+
+    def check_probe(self, settings: KBankSettings) -> CheckProbe:
+        """Cancel the partner id + 32 zeros with a reference1 no order has: it cannot exist.
+
+        Tokens seen so far are the partner id followed by 32 random hex digits (the spec's
+        `tokenId`); all zeros is not a random value, and KBank cancels only when `reference1`
+        matches the one given at tokenisation as well, which `TOKENCANCEL-CHECK` is not.
+        """
+        return CheckProbe(
+            token_id=f"{settings.partner_id}{'0' * 32}",
+            fields={"reference1": CHECK_REFERENCE1},
+            why_harmless=(
+                "the partner id and 32 zeros (KBank's 32 hex digits are random), with "
+                f"reference1 {CHECK_REFERENCE1}, which no order has"
+            ),
+        )
+
+    def judge_check(
+        self, settings: KBankSettings, probe: CheckProbe, answer: object, rules: OutcomeRules
+    ) -> CheckReport:
+        """KBank publishes no error codes: only an outcome rule for its auth code proves keys.
+
+        An answer in KBank's shape (HTTP 200, JSON, `statusCode` "10" and an `errorCode`) shows
+        the base URL and TLS are right. Whether the partner id and secret were accepted cannot
+        be read from a code KBank never documented; it can once the operator has a rule saying
+        which code means "authentication failed": any other code then means they were accepted.
+        """
+        shaped = (
+            isinstance(answer, TokenCancelError)
+            and not isinstance(answer, AuthenticationError)
+            and answer.http_status == _OK
+            and answer.error_code is not None
+        )
+        if not shaped:
+            return super().judge_check(settings, probe, answer, rules)
+        assert isinstance(answer, TokenCancelError)  # noqa: S101 -- `shaped` says so
+        return kbank_check_report(self, settings, probe, answer, rules)
 
     def build_request(self, settings: KBankSettings, prepared: PreparedCancel) -> OutgoingRequest:
         """The body of one attempt, without credentials: `KBankAuth` adds them."""
@@ -330,6 +375,54 @@ class KBankAdapter(ProviderAdapter[KBankSettings, KBankResult]):
             CancelTokenResponse.from_dict,
             ambiguous_not_found="KBank answers the same for a wrong reference1: check it",
         )
+
+
+_OK: Final = 200
+CHECK_REFERENCE1: Final = "TOKENCANCEL-CHECK"
+_AUTH_OUTCOMES: Final = frozenset(
+    {RuleOutcome.AUTHENTICATION_FAILED, RuleOutcome.PERMISSION_DENIED}
+)
+
+
+def kbank_check_report(
+    adapter: KBankAdapter,
+    settings: KBankSettings,
+    probe: CheckProbe,
+    answer: TokenCancelError,
+    rules: OutcomeRules,
+) -> CheckReport:
+    """The check's verdict on an answer in KBank's error shape that is not an auth failure."""
+    shape = (
+        f"base URL: the answer has KBank's shape (HTTP 200, JSON, statusCode '10', "
+        f"errorCode {answer.error_code!r}; {CANCEL_DOC})"
+    )
+    tls = tls_fact(settings.base_url)
+    if settings.client_cert is not None and settings.base_url.startswith("https://"):
+        tls += "; the client certificate was presented and the handshake completed"
+    auth_codes = sorted(
+        {
+            rule.error_code
+            for rule in rules.rules
+            if rule.provider == adapter.name and rule.outcome in _AUTH_OUTCOMES
+        }
+    )
+    builder = CheckReportBuilder(adapter, settings, probe, answer)
+    if auth_codes:
+        return builder.passed(
+            shape,
+            tls,
+            f"credentials accepted: KBank answered code {answer.error_code!r}, not the "
+            f"authentication code ({', '.join(auth_codes)}) your outcome rules name "
+            f"({rules.origin})",
+        )
+    return builder.inconclusive(
+        "credentials: KBank publishes no error codes, so this answer cannot tell a wrong "
+        "partner id or secret from an unknown token; add an outcome rule naming KBank's "
+        'authentication code (outcome = "authentication_failed") to '
+        "TOKENCANCEL_OUTCOME_RULES and the check proves them",
+        shape,
+        tls,
+    )
 
 
 def _token_state(token_list: object, token_id: str) -> str | None:

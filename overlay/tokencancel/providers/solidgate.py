@@ -54,6 +54,7 @@ from ._base import (
     text_or_none,
     with_detail,
 )
+from ._check import CheckProbe
 
 __all__ = [
     "SOLIDGATE",
@@ -68,6 +69,7 @@ __all__ = [
 ]
 
 SOLIDGATE_DEFAULT_BASE_URL: Final = "https://gate.solidgate.com/api"
+CHECK_TOKEN: Final = "00000000-0000-0000-0000-000000000000"  # noqa: S105 -- cannot exist
 
 # Sources (docs/providers.md, "Solidgate").
 REVOKE_DOC: Final = (
@@ -179,6 +181,12 @@ class SolidgateAdapter(ProviderAdapter[SolidgateSettings, SolidgateResult]):
         ),
     )
     token_argument = "token"  # noqa: S105 -- a parameter name, not a secret
+    check_auth_order = (
+        "Solidgate authenticates every request by its merchant header and body signature and "
+        f"answers 1.01 when either is wrong ({ERROR_CODES_DOC}); an answer about the token "
+        "itself (2.01 not found) is given to an authenticated request, so both keys were "
+        "accepted"
+    )
 
     def settings_from_env(self, env: Mapping[str, str]) -> SolidgateSettings:
         """Read SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY and SOLIDGATE_BASE_URL."""
@@ -200,6 +208,19 @@ class SolidgateAdapter(ProviderAdapter[SolidgateSettings, SolidgateResult]):
         """
         del settings
         return Rate(10, 1.0)
+
+    def check_probe(self, settings: SolidgateSettings) -> CheckProbe:
+        """Revoke the nil UUID: a well-formed token id that Solidgate never issues.
+
+        Solidgate's recurring tokens are random UUIDs; the nil UUID is not one, so nothing can
+        be revoked by this call, and the documented answer is 2.01 "recurring token was not
+        found" (REVOKE_DOC's example).
+        """
+        del settings
+        return CheckProbe(
+            token_id=CHECK_TOKEN,
+            why_harmless="the nil UUID, which Solidgate's random token ids never are",
+        )
 
     def build_request(
         self, settings: SolidgateSettings, prepared: PreparedCancel

@@ -52,6 +52,7 @@ from ._base import (
     text_or_none,
     with_detail,
 )
+from ._check import CheckProbe
 
 __all__ = [
     "XENDIT",
@@ -68,6 +69,7 @@ __all__ = [
 XENDIT_DEFAULT_BASE_URL: Final = "https://api.xendit.co"
 XENDIT_API_VERSION: Final = "2024-11-11"
 XENDIT_TOKEN_ID_LENGTH: Final = 39
+CHECK_TOKEN_ID: Final = "pt-00000000-0000-0000-0000-000000000000"  # noqa: S105 -- cannot exist
 
 # Sources (docs/providers.md, "Xendit").
 CANCEL_DOC: Final = "https://docs.xendit.co/apidocs/cancel-payment-token"
@@ -159,6 +161,11 @@ class XenditAdapter(ProviderAdapter[XenditSettings, XenditResult]):
         EnvVar("XENDIT_BASE_URL", f"server URL (default {XENDIT_DEFAULT_BASE_URL})", base_url=True),
     )
     token_argument = "payment_token_id"  # noqa: S105 -- a parameter name, not a secret
+    check_auth_order = (
+        "Xendit answers a request with a wrong or missing key 401 INVALID_API_KEY, whatever "
+        f"it asks for ({AUTH_DOC}); an answer about the token itself (404 DATA_NOT_FOUND) is "
+        "given to an authenticated request, so the key was accepted"
+    )
 
     def settings_from_env(self, env: Mapping[str, str]) -> XenditSettings:
         """Read XENDIT_SECRET_KEY and XENDIT_BASE_URL."""
@@ -187,6 +194,19 @@ class XenditAdapter(ProviderAdapter[XenditSettings, XenditResult]):
                 provider=self.provider,
             )
         return checked
+
+    def check_probe(self, settings: XenditSettings) -> CheckProbe:
+        """Cancel `pt-` + the nil UUID: 39 characters as the spec wants, never issued.
+
+        Xendit's ids are `pt-` and a random (version 4) UUID; the nil UUID is not one, so no
+        token can be cancelled by this call, and Xendit's documented answer is 404
+        DATA_NOT_FOUND (CANCEL_DOC).
+        """
+        del settings
+        return CheckProbe(
+            token_id=CHECK_TOKEN_ID,
+            why_harmless="pt- and the nil UUID, which Xendit's random (v4) ids never are",
+        )
 
     def build_request(self, settings: XenditSettings, prepared: PreparedCancel) -> OutgoingRequest:
         """`POST /v3/payment_tokens/{id}/cancel` with `api-version`, the one place it is set."""
