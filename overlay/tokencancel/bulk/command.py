@@ -15,6 +15,7 @@ from typing import IO, Any, Final
 from .._errors import ConfigurationError
 from .._exit import EXIT_CODES_HELP, ExitCode
 from .._rate import Rate
+from .._transport import AsyncTransportFactory, default_async_transport
 from ..providers import REGISTRY, adapter_for
 from .input import open_input, read_records
 from .run import open_paced_client, run_bulk
@@ -107,6 +108,12 @@ def add_bulk_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests in flight at most (default: 16)",
     )
     parser.add_argument(
+        "--transport",
+        choices=["httpx2", "aiohttp"],
+        default="httpx2",
+        help="HTTP transport (default: httpx2; aiohttp needs pip install 'tokencancel[aiohttp]')",
+    )
+    parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar even on a terminal"
     )
     parser.add_argument(
@@ -137,6 +144,11 @@ def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return ExitCode.USAGE
     rate: Rate | None = getattr(args, "rate", adapter.default_rate(settings))
     try:
+        network = _network_transport(getattr(args, "transport", "httpx2"))
+    except ConfigurationError as error:
+        sys.stderr.write(f"tokencancel bulk: {error}\n")
+        return ExitCode.USAGE
+    try:
         source = open_input(args.input)
     except OSError as error:
         sys.stderr.write(f"tokencancel bulk: cannot read {args.input}: {error.strerror}\n")
@@ -152,6 +164,7 @@ def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                     rate,
                     args,
                     source,
+                    network=network,
                     show_progress=show_progress,
                 )
             )
@@ -172,9 +185,12 @@ async def _bulk_main(  # noqa: PLR0917 -- one private call site
     args: argparse.Namespace,
     source: IO[str],
     *,
+    network: AsyncTransportFactory,
     show_progress: bool,
 ) -> BulkSummary:
-    client, wire_log = open_paced_client(settings, rate=rate, concurrency=args.concurrency)
+    client, wire_log = open_paced_client(
+        settings, rate=rate, concurrency=args.concurrency, network=network
+    )
     async with client:
         return await run_bulk(
             client,
@@ -187,3 +203,13 @@ async def _bulk_main(  # noqa: PLR0917 -- one private call site
             progress_stream=sys.stderr if show_progress else None,
             total_lines=count_lines(args.input) if show_progress else None,
         )
+
+
+def _network_transport(name: str) -> AsyncTransportFactory:
+    """The network transport `--transport` names; ConfigurationError if it is not installed."""
+    if name == "aiohttp":
+        from .. import aiohttp_transport  # noqa: PLC0415 -- only when chosen
+
+        aiohttp_transport.ensure_installed()
+        return aiohttp_transport.factory
+    return default_async_transport

@@ -27,7 +27,7 @@ from .._exit import Category
 from .._facade import AsyncTokenCancelClient
 from .._rate import Rate
 from .._redact import redact
-from .._transport import TransportSettings, default_async_transport
+from .._transport import AsyncTransportFactory, TransportSettings, default_async_transport
 from .input import InputRecord
 from .outcomes import DONE_OUTCOMES, Outcome, classify_error, classify_result
 from .output import OutputLog, timestamp
@@ -267,18 +267,20 @@ def open_paced_client(
     rate: Rate | None,
     concurrency: int,
     inner: httpx2.AsyncBaseTransport | None = None,
+    network: AsyncTransportFactory = default_async_transport,
 ) -> tuple[AsyncTokenCancelClient, WireLog]:
     """Build a client for `settings`' provider whose every request goes through the limiter.
 
-    The network transport is built from the client's own TLS context, pool limits and proxy
-    policy, exactly as for `tokencancel cancel` and the library; `inner` replaces it in tests.
+    The network transport (`network`: httpx2's, or `tokencancel.aiohttp_transport.factory`) is
+    built from the client's own TLS context, pool limits and proxy policy, exactly as for
+    `tokencancel cancel` and the library; `inner` replaces it in tests.
     """
     wire_log = WireLog()
     limiter = PacingLimiter(rate) if rate is not None else None
 
     def paced(transport_settings: TransportSettings) -> httpx2.AsyncBaseTransport:
-        network = inner if inner is not None else default_async_transport(transport_settings)
-        return PacedTransport(network, limiter, wire_log)
+        sender = inner if inner is not None else network(transport_settings)
+        return PacedTransport(sender, limiter, wire_log)
 
     client = AsyncTokenCancelClient(
         settings=[settings],
