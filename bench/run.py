@@ -67,7 +67,7 @@ class Sizes:
     cpu_batch: int
     cpu_rounds: int
     throughput_calls: dict[int, int]
-    throughput_rounds: int
+    throughput_slots: int
     sandbox_throughput_calls: int
     rate_limit: tuple[int, float]
     rate_tokens: int
@@ -78,8 +78,8 @@ FULL = Sizes(
     latency_calls=400,
     cpu_batch=1000,
     cpu_rounds=7,
-    throughput_calls={1: 300, 16: 600, 64: 600},
-    throughput_rounds=5,
+    throughput_calls={1: 100, 16: 320, 64: 640},
+    throughput_slots=9,
     sandbox_throughput_calls=200,
     rate_limit=(50, 5.0),
     rate_tokens=250,
@@ -89,8 +89,8 @@ QUICK = Sizes(
     latency_calls=40,
     cpu_batch=200,
     cpu_rounds=3,
-    throughput_calls={1: 100, 16: 300, 64: 300},
-    throughput_rounds=1,
+    throughput_calls={1: 50, 16: 160, 64: 320},
+    throughput_slots=2,
     sandbox_throughput_calls=100,
     rate_limit=(20, 2.0),
     rate_tokens=40,
@@ -395,23 +395,30 @@ async def _callers(
         yield calls
 
 
-async def _throughput_round(
+async def _measure(
     provider: str,
     env: Mapping[str, str],
-    tokens: dict[str, tuple[list[Token], list[Token]]],
+    tokens: dict[tuple[int, int, str], list[Token]],
     *,
-    concurrency: int,
-    first: int,
-) -> dict[str, float]:
-    rates: dict[str, float] = {}
-    names = tuple(tokens)
-    async with _callers(provider, env, concurrency, names) as callers:
-        order = names[first:] + names[:first]  # each round starts with another client
-        for name in order:
-            warm_up, timed = tokens[name]
-            # Untimed warm-up: every client opens its connections before the clock starts.
-            await _drive(callers[name], warm_up, concurrency)
-            rates[name] = await _drive(callers[name], timed, concurrency)
+    levels: tuple[int, ...],
+    slots: int,
+    names: tuple[str, ...],
+) -> dict[tuple[int, int, str], float]:
+    """Requests per second of every client at every level, slot by slot (slot -1: warm-up)."""
+    rates: dict[tuple[int, int, str], float] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        callers = {
+            level: await stack.enter_async_context(_callers(provider, env, level, names))
+            for level in levels
+        }
+        for slot in range(-1, slots):
+            # Rotate who goes first, so no client always follows the same one.
+            level_order = levels[slot % len(levels) :] + levels[: slot % len(levels)]
+            name_order = names[slot % len(names) :] + names[: slot % len(names)]
+            for level in level_order:
+                for name in name_order:
+                    batch = tokens[slot, level, name]
+                    rates[slot, level, name] = await _drive(callers[level][name], batch, level)
     return rates
 
 
@@ -420,27 +427,42 @@ def bench_throughput(
     env: Mapping[str, str],
     make_tokens: Callable[[int], list[Token]],
     *,
-    concurrency: int,
-    calls: int,
-    rounds: int,
+    calls: dict[int, int],
+    slots: int,
     names: tuple[str, ...] = CLIENTS,
 ) -> dict[str, Any]:
-    """Requests per second of each client in `names`: best of `rounds` rotating rounds."""
-    best: dict[str, float] = dict.fromkeys(names, 0.0)
-    for round_number in range(rounds):
-        # Made before the clock starts (the sandbox's are created through its control API).
-        tokens = {name: (make_tokens(2 * concurrency), make_tokens(calls)) for name in names}
-        rates = asyncio.run(
-            _throughput_round(
-                provider, env, tokens, concurrency=concurrency, first=round_number % len(names)
+    """Requests per second of each client in `names` at each concurrency in `calls`.
+
+    Every client at every level runs one short batch per slot, one after the other, so the
+    load of this machine at any moment falls on all of them alike; a figure is the median of
+    its slots, and each ratio the median of the slots' own ratios (ours and the raw peer on
+    the same stack measured back to back).
+    """
+    levels = tuple(calls)
+    # Made before the clock starts (the sandbox's are created through its control API).
+    tokens = {
+        (slot, level, name): make_tokens(calls[level])
+        for slot in range(-1, slots)
+        for level in levels
+        for name in names
+    }
+    rates = asyncio.run(_measure(provider, env, tokens, levels=levels, slots=slots, names=names))
+    figures: dict[str, Any] = {}
+    for level in levels:
+        entry: dict[str, Any] = {"calls_per_slot": calls[level], "slots": slots}
+        for name in names:
+            entry[f"{name}_rps"] = round(
+                statistics.median(rates[slot, level, name] for slot in range(slots)), 1
             )
-        )
-        best = {name: max(best[name], rates[name]) for name in names}
-    figures: dict[str, Any] = {"calls": calls, "rounds": rounds}
-    figures.update({f"{name}_rps": round(rate, 1) for name, rate in best.items()})
-    for ours, peer in PEER.items():
-        if ours in best and peer in best:
-            figures[f"{ours}_ratio"] = round(best[ours] / best[peer], 3)
+        for ours, peer in PEER.items():
+            if ours in names and peer in names:
+                entry[f"{ours}_ratio"] = round(
+                    statistics.median(
+                        rates[slot, level, ours] / rates[slot, level, peer] for slot in range(slots)
+                    ),
+                    3,
+                )
+        figures[str(level)] = entry
     return figures
 
 
@@ -826,18 +848,17 @@ def main() -> None:
 
     step("throughput against a canned server")
     with CannedServer() as canned:
-        results["throughput"] = {
-            f"{provider}@{concurrency}": bench_throughput(
+        results["throughput"] = {}
+        for provider in PROVIDERS:
+            by_level = bench_throughput(
                 provider,
                 canned.env,
                 synthetic_tokens(provider),
-                concurrency=concurrency,
-                calls=calls,
-                rounds=sizes.throughput_rounds,
+                calls=sizes.throughput_calls,
+                slots=sizes.throughput_slots,
             )
-            for provider in PROVIDERS
-            for concurrency, calls in sizes.throughput_calls.items()
-        }
+            for level, figures in by_level.items():
+                results["throughput"][f"{provider}@{level}"] = figures
     if args.only_throughput:
         print(render_throughput(results["throughput"]))
         return
@@ -845,17 +866,16 @@ def main() -> None:
         step("latency")
         results["latency"] = {p: bench_latency(sandbox, p, sizes.latency_calls) for p in PROVIDERS}
         step("throughput against the sandbox")
+        by_level = bench_throughput(
+            "xendit",
+            sandbox.env,
+            lambda count: sandbox.create_tokens("xendit", count),
+            calls=dict.fromkeys(sizes.throughput_calls, sizes.sandbox_throughput_calls),
+            slots=1,
+            names=("tokencancel", "raw_httpx2"),
+        )
         results["throughput_sandbox"] = {
-            f"xendit@{concurrency}": bench_throughput(
-                "xendit",
-                sandbox.env,
-                lambda count: sandbox.create_tokens("xendit", count),
-                concurrency=concurrency,
-                calls=sizes.sandbox_throughput_calls,
-                rounds=1,
-                names=("tokencancel", "raw_httpx2"),
-            )
-            for concurrency in sizes.throughput_calls
+            f"xendit@{level}": figures for level, figures in by_level.items()
         }
     step("cpu")
     results["cpu"] = {p: bench_cpu(p, sizes.cpu_batch, sizes.cpu_rounds) for p in PROVIDERS}
