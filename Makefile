@@ -80,7 +80,7 @@ sandbox: $(STAMP) ## Serve the provider sandbox on 127.0.0.1:$(SANDBOX_PORT) in 
 contract: $(STAMP) ## Fuzz each spec with schemathesis (sandbox, or real servers when configured); JUnit in reports/
 	$(BIN)/python scripts/contract.py
 
-bench: $(STAMP) ## Benchmark tokencancel against raw httpx and the bulk runner; table + bench/results.json (~5 min)
+bench: $(STAMP) ## Benchmark tokencancel against raw httpx2, httpx2+aiohttp and aiohttp, and the bulk runner; tables + bench/results.json (~5 min)
 	$(BIN)/python bench/run.py
 
 clean: ## Remove the virtualenv, node_modules, caches and reports

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from tokencancel import KBankSettings, SolidgateSettings, TokenCancelClient, XenditSettings
@@ -18,6 +19,7 @@ from .loopback_server import (
     CaptureServer,
     SleepRecorder,
 )
+from .transports import TRANSPORTS, client_factory
 
 
 @pytest.fixture
@@ -52,14 +54,28 @@ def sleeps() -> SleepRecorder:
     return SleepRecorder()
 
 
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """How the client under test sends: every test using `make_client` runs once per way."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def make_client(transport: str) -> Callable[..., Any]:
+    """`TokenCancelClient`'s constructor, or the async client's on `transport` behind it."""
+    return client_factory(transport)
+
+
 @pytest.fixture
 def client(
     kbank_settings: KBankSettings,
     solidgate_settings: SolidgateSettings,
     xendit_settings: XenditSettings,
     sleeps: SleepRecorder,
+    make_client: Callable[..., Any],
 ) -> Iterator[TokenCancelClient]:
-    with TokenCancelClient(
+    with make_client(
         kbank_settings,
         solidgate_settings,
         xendit_settings,

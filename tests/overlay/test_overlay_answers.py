@@ -53,9 +53,10 @@ def single(
     kbank_settings: KBankSettings,
     solidgate_settings: SolidgateSettings,
     xendit_settings: XenditSettings,
+    make_client,
 ) -> Iterator[TokenCancelClient]:
     """A client that does not retry, so each scripted answer is the one that counts."""
-    with TokenCancelClient(
+    with make_client(
         kbank_settings, solidgate_settings, xendit_settings, timeout=2.0, retry=NO_RETRY
     ) as token_client:
         yield token_client
@@ -602,11 +603,13 @@ def test_provider_specific_answers(  # noqa: PLR0917 -- pytest passes fixtures a
     assert caught.value.http_status == reply.status
 
 
-def test_a_slow_server_past_the_timeout_is_a_timeout_error(server, xendit_settings, sleeps):
+def test_a_slow_server_past_the_timeout_is_a_timeout_error(
+    server, xendit_settings, sleeps, make_client
+):
     """An answer slower than the read timeout ends in RequestTimeoutError, not retried."""
     server.script(Reply(200, b'{"status":"CANCELED"}', delay=1.5))
     with (
-        TokenCancelClient(
+        make_client(
             xendit=xendit_settings, timeout=httpx2.Timeout(0.3), sleep=sleeps
         ) as token_client,
         pytest.raises(RequestTimeoutError) as caught,

@@ -17,7 +17,9 @@ from tokencancel import (
     SolidgateSettings,
     UnexpectedResponseError,
     XenditSettings,
+    aiohttp_transport,
 )
+from tokencancel._transport import AsyncTransportFactory, default_async_transport
 
 from .loopback_server import (
     FAST_RETRY,
@@ -34,6 +36,12 @@ from .loopback_server import (
 CANCELED = json_reply(200, {"status": "CANCELED"})
 
 
+@pytest.fixture(params=["httpx2", "aiohttp"])
+def async_transport(request: pytest.FixtureRequest) -> AsyncTransportFactory:
+    """Each async test runs on httpx2's async transport and on the aiohttp one."""
+    return default_async_transport if request.param == "httpx2" else aiohttp_transport.factory
+
+
 def make_client(kbank, solidgate, xendit, sleeps: SleepRecorder, **options):
     return AsyncTokenCancelClient(
         kbank,
@@ -46,12 +54,13 @@ def make_client(kbank, solidgate, xendit, sleeps: SleepRecorder, **options):
     )
 
 
-def test_async_cancels_at_every_provider(
+def test_async_cancels_at_every_provider(  # noqa: PLR0917 -- pytest passes fixtures by name
     server: CaptureServer,
     kbank_settings: KBankSettings,
     solidgate_settings: SolidgateSettings,
     xendit_settings: XenditSettings,
     sleeps: SleepRecorder,
+    async_transport,
 ):
     """Each async cancel sends the provider's request and returns its normalised outcome."""
     server.script(
@@ -61,7 +70,13 @@ def test_async_cancels_at_every_provider(
     )
 
     async def scenario():
-        async with make_client(kbank_settings, solidgate_settings, xendit_settings, sleeps) as c:
+        async with make_client(
+            kbank_settings,
+            solidgate_settings,
+            xendit_settings,
+            sleeps,
+            transport_factory=async_transport,
+        ) as c:
             return [
                 await c.cancel("kbank", KBANK_TOKEN, reference1="R"),
                 await c.cancel_solidgate(SOLIDGATE_TOKEN),
@@ -84,7 +99,10 @@ def test_async_cancels_at_every_provider(
 
 
 def test_async_errors_retries_and_refusals(
-    server: CaptureServer, xendit_settings: XenditSettings, sleeps: SleepRecorder
+    server: CaptureServer,
+    xendit_settings: XenditSettings,
+    sleeps: SleepRecorder,
+    async_transport,
 ):
     """The async client maps answers and retries exactly as the sync one does."""
     limited = json_reply(429, {"error_code": "RATE_LIMIT_EXCEEDED"}, ("Rate-Limit-Reset", "1"))
@@ -96,7 +114,9 @@ def test_async_errors_retries_and_refusals(
     )
 
     async def scenario():
-        async with make_client(None, None, xendit_settings, sleeps) as client:
+        async with make_client(
+            None, None, xendit_settings, sleeps, transport_factory=async_transport
+        ) as client:
             result = await client.cancel_xendit(XENDIT_TOKEN)
             with pytest.raises(NotFoundError):
                 await client.cancel_xendit(XENDIT_TOKEN)
@@ -112,12 +132,16 @@ def test_async_errors_retries_and_refusals(
     assert len(server.requests) == 4
 
 
-def test_async_timeout(server: CaptureServer, xendit_settings: XenditSettings, sleeps):
+def test_async_timeout(
+    server: CaptureServer, xendit_settings: XenditSettings, sleeps, async_transport
+):
     """A slow answer past the timeout is a RequestTimeoutError in async code too."""
     server.script(Reply(200, b"{}", delay=1.0))
 
     async def scenario():
-        async with make_client(None, None, xendit_settings, sleeps, timeout=0.2) as client:
+        async with make_client(
+            None, None, xendit_settings, sleeps, timeout=0.2, transport_factory=async_transport
+        ) as client:
             await client.cancel_xendit(XENDIT_TOKEN)
 
     with pytest.raises(RequestTimeoutError):
@@ -125,7 +149,10 @@ def test_async_timeout(server: CaptureServer, xendit_settings: XenditSettings, s
 
 
 def test_concurrent_cancels_share_one_pool(
-    server: CaptureServer, xendit_settings: XenditSettings, sleeps: SleepRecorder
+    server: CaptureServer,
+    xendit_settings: XenditSettings,
+    sleeps: SleepRecorder,
+    async_transport,
 ):
     """Concurrent cancels on one client all succeed over a bounded, reused set of connections."""
     calls = 60
@@ -135,7 +162,9 @@ def test_concurrent_cancels_share_one_pool(
     limits = httpx2.Limits(max_connections=8, max_keepalive_connections=8)
 
     async def scenario():
-        async with make_client(None, None, xendit_settings, sleeps, limits=limits) as client:
+        async with make_client(
+            None, None, xendit_settings, sleeps, limits=limits, transport_factory=async_transport
+        ) as client:
             for _ in range(3):  # sequential calls reuse one connection
                 await client.cancel_xendit(XENDIT_TOKEN)
             return await asyncio.gather(*(client.cancel_xendit(XENDIT_TOKEN) for _ in range(calls)))

@@ -81,7 +81,11 @@ def leaking_replies():
 
 @pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
 def test_no_secret_in_logs_or_errors_at_any_level(
-    server: CaptureServer, client: TokenCancelClient, caplog: pytest.LogCaptureFixture, level
+    server: CaptureServer,
+    client: TokenCancelClient,
+    caplog: pytest.LogCaptureFixture,
+    level,
+    transport: str,
 ):
     """Logs of every logger at `level`, error text and error reprs never hold a secret."""
     server.script(*leaking_replies())
@@ -101,8 +105,9 @@ def test_no_secret_in_logs_or_errors_at_any_level(
         assert_clean(repr(error))
         assert_clean(error.message)
     if level == logging.DEBUG:
-        # The httpcore2 trace of response headers was emitted, and arrived redacted.
-        assert "receive_response_headers.complete" in caplog.text
+        if transport != "aiohttp":  # httpcore2 does not carry aiohttp's requests
+            # The httpcore2 trace of response headers was emitted, and arrived redacted.
+            assert "receive_response_headers.complete" in caplog.text
         assert "[REDACTED]" in caplog.text
     if level <= logging.WARNING:
         assert "retrying in" in caplog.text

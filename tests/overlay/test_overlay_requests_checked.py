@@ -64,9 +64,11 @@ def test_generic_cancel_reaches_each_provider(server: CaptureServer, client: Tok
     ] * 2
 
 
-def test_an_unconfigured_provider_is_a_configuration_error(xendit_settings: XenditSettings):
+def test_an_unconfigured_provider_is_a_configuration_error(
+    xendit_settings: XenditSettings, make_client
+):
     """Calling a provider the client was not given names what to configure."""
-    with TokenCancelClient(xendit=xendit_settings) as token_client:
+    with make_client(xendit=xendit_settings) as token_client:
         with pytest.raises(ConfigurationError, match="KBANK_PARTNER_ID"):
             token_client.cancel_kbank(KBANK_TOKEN, reference1="R")
         assert token_client.providers == (Provider.XENDIT,)

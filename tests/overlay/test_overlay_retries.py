@@ -53,13 +53,13 @@ def test_xendit_429_waits_for_rate_limit_reset_then_succeeds(
 
 
 def test_a_reset_beyond_max_delay_is_not_waited_for(
-    server: CaptureServer, xendit_settings: XenditSettings, sleeps: SleepRecorder
+    server: CaptureServer, xendit_settings: XenditSettings, sleeps: SleepRecorder, make_client
 ):
     """A Rate-Limit-Reset longer than max_delay raises at once, with reset_after for the caller."""
     server.script(XENDIT_429, CANCELED)
     policy = RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=1.0, jitter=0)
     with (
-        TokenCancelClient(xendit=xendit_settings, retry=policy, sleep=sleeps) as token_client,
+        make_client(xendit=xendit_settings, retry=policy, sleep=sleeps) as token_client,
         pytest.raises(RateLimitedError) as caught,
     ):
         token_client.cancel_xendit(XENDIT_TOKEN)
@@ -152,7 +152,7 @@ def test_resets_on_every_attempt_end_in_a_transport_error(
     assert len(server.requests) == 3
 
 
-def test_connection_refused_is_retried_then_raised(sleeps: SleepRecorder):
+def test_connection_refused_is_retried_then_raised(sleeps: SleepRecorder, make_client):
     """Nothing listening: connect errors are retried max_attempts times, then TransportError."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -160,7 +160,7 @@ def test_connection_refused_is_retried_then_raised(sleeps: SleepRecorder):
     settings = XenditSettings("xnd_development_x", base_url=f"http://127.0.0.1:{port}")
     policy = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=1.0, jitter=0)
     with (
-        TokenCancelClient(xendit=settings, retry=policy, sleep=sleeps) as token_client,
+        make_client(xendit=settings, retry=policy, sleep=sleeps) as token_client,
         pytest.raises(TransportError) as caught,
     ):
         token_client.cancel_xendit(XENDIT_TOKEN)
@@ -182,11 +182,11 @@ def test_every_retry_is_logged_at_warning_without_secrets(
     assert "retrying in 2.50 s" in message
 
 
-def test_no_retry_policy_sends_once(server: CaptureServer, xendit_settings, sleeps):
+def test_no_retry_policy_sends_once(server: CaptureServer, xendit_settings, sleeps, make_client):
     """max_attempts=1 turns retries off."""
     server.script(XENDIT_429, CANCELED)
     with (
-        TokenCancelClient(
+        make_client(
             xendit=xendit_settings, retry=RetryPolicy(max_attempts=1), sleep=sleeps
         ) as token_client,
         pytest.raises(RateLimitedError),

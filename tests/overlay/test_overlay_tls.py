@@ -16,7 +16,6 @@ from tokencancel import (
     CancelOutcome,
     KBankSettings,
     RetryPolicy,
-    TokenCancelClient,
     TransportError,
 )
 
@@ -97,12 +96,13 @@ def client_cert_files(ca: trustme.CA, tmp_path: Path) -> tuple[str, str]:
     return str(cert), str(key)
 
 
-def test_kbank_presents_its_client_certificate(
+def test_kbank_presents_its_client_certificate(  # noqa: PLR0917 -- pytest passes fixtures by name
     tls_server: _TLSServer,
     ca: trustme.CA,
     client_cert_files: tuple[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    make_client,
 ):
     """With KBANK_CLIENT_CERT/KEY set, the TLS server sees the partner's certificate."""
     trusted = tmp_path / "ca.pem"
@@ -118,14 +118,17 @@ def test_kbank_presents_its_client_certificate(
             "KBANK_CLIENT_KEY": key,
         }
     )
-    with TokenCancelClient(kbank=settings, timeout=5.0) as client:
+    with make_client(kbank=settings, timeout=5.0) as client:
         result = client.cancel_kbank(KBANK_TOKEN, reference1="R")
     assert result.outcome is CancelOutcome.CANCELLED
     assert CLIENT_IDENTITY in tls_server.peer_subjects
 
 
 def test_an_untrusted_server_certificate_is_refused(
-    tls_server: _TLSServer, client_cert_files: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    tls_server: _TLSServer,
+    client_cert_files: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    make_client,
 ):
     """Verification is always on: a server certificate from an unknown CA is a TransportError."""
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
@@ -139,7 +142,7 @@ def test_an_untrusted_server_certificate_is_refused(
     )
     sleeps = SleepRecorder()
     with (
-        TokenCancelClient(
+        make_client(
             kbank=settings, timeout=5.0, retry=RetryPolicy(max_attempts=1), sleep=sleeps
         ) as client,
         pytest.raises(TransportError) as caught,

@@ -18,6 +18,7 @@ from .._exit import EXIT_CODES_HELP, ExitCode
 from .._facade import options_from_env
 from .._rate import Rate
 from .._rules import OutcomeRules
+from .._transport import AsyncTransportFactory, default_async_transport
 from ..providers import REGISTRY, CheckReport, ProviderAdapter, adapter_for
 from .input import FieldRules, InputRecord, InputRefused, open_input, read_records
 from .output import BulkFileError, FileIdentity, OutputLog, check_target, identity_of
@@ -122,6 +123,12 @@ def add_bulk_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"requests in flight at most, 1 to {MAX_CONCURRENCY} (default: 16)",
     )
     parser.add_argument(
+        "--transport",
+        choices=["httpx2", "aiohttp"],
+        default="httpx2",
+        help="HTTP transport (default: httpx2; aiohttp needs pip install 'tokencancel[aiohttp]')",
+    )
+    parser.add_argument(
         "--skip-check",
         action="store_true",
         help="do not prove the configuration before the first cancel (see tokencancel check)",
@@ -152,6 +159,7 @@ def _run_bulk_command(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     adapter = adapter_for(args.provider)
     settings = adapter.settings_from_env(env)  # ConfigurationError: exit 2, naming the variable
     options = options_from_env(env)
+    options["transport_factory"] = _network_transport(getattr(args, "transport", "httpx2"))
     rate: Rate | None = getattr(args, "rate", adapter.default_rate(settings))
     try:
         with contextlib.ExitStack() as files:
@@ -289,3 +297,13 @@ async def _bulk_main(  # noqa: PLR0917 -- one private call site
             preflight=None if args.skip_check else preflight,
             stream=sys.stderr,
         )
+
+
+def _network_transport(name: str) -> AsyncTransportFactory:
+    """The network transport `--transport` names; ConfigurationError if it is not installed."""
+    if name == "aiohttp":
+        from .. import aiohttp_transport  # noqa: PLC0415 -- only when chosen
+
+        aiohttp_transport.ensure_installed()
+        return aiohttp_transport.factory
+    return default_async_transport

@@ -36,7 +36,7 @@ from .._errors import TokenCancelError
 from .._exit import Category
 from .._facade import AsyncTokenCancelClient
 from .._rate import Rate
-from .._transport import TransportSettings, default_async_transport
+from .._transport import AsyncTransportFactory, TransportSettings, default_async_transport
 from ..providers import CheckReport
 from .input import InputRecord, duplicate_key
 from .outcomes import Outcome, classify_error, classify_result, output_entry
@@ -405,20 +405,23 @@ def open_paced_client(
     rate: Rate | None,
     concurrency: int,
     inner: httpx2.AsyncBaseTransport | None = None,
+    transport_factory: AsyncTransportFactory = default_async_transport,
     **options: Any,
 ) -> tuple[AsyncTokenCancelClient, WireLog]:
     """Build a client for `settings`' provider whose every request goes through the limiter.
 
-    The network transport is built from the client's own TLS context, pool limits and proxy
-    policy, exactly as for `tokencancel cancel` and the library; `inner` replaces it in tests.
-    `options` are further client arguments (the environment's outcome rules and CA bundle).
+    The network transport (`transport_factory`: httpx2's, or
+    `tokencancel.aiohttp_transport.factory`) is built from the client's own TLS context, pool
+    limits and proxy policy, exactly as for `tokencancel cancel` and the library; `inner`
+    replaces it in tests. `options` are further client arguments (the environment's outcome
+    rules and CA bundle).
     """
     wire_log = WireLog()
     limiter = PacingLimiter(rate) if rate is not None else None
 
     def paced(transport_settings: TransportSettings) -> httpx2.AsyncBaseTransport:
-        network = inner if inner is not None else default_async_transport(transport_settings)
-        return PacedTransport(network, limiter, wire_log)
+        sender = inner if inner is not None else transport_factory(transport_settings)
+        return PacedTransport(sender, limiter, wire_log)
 
     client = AsyncTokenCancelClient(
         settings=[settings],
