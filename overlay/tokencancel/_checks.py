@@ -66,6 +66,9 @@ def check_base_url(value: object, name: str) -> str:
         raise ConfigurationError(f"{name} is not set")
     if any(not character.isprintable() or character.isspace() for character in value):
         raise ConfigurationError(f"{name} contains a control character or a space")
+    if "@" in value.partition("://")[2].partition("/")[0]:
+        # User information is refused below anyway; this keeps a password out of the messages.
+        raise ConfigurationError(f"{name} must not carry credentials in the URL")
     try:
         parts = urlsplit(value)
         host = parts.hostname

@@ -27,14 +27,16 @@ Every error carries `provider`, `http_status`, `error_code` (the provider's own 
 see docs/providers.md), `phase` (for transport failures: how far the request got) and
 `retryable` (whether the client may safely send the same cancel again, decided in one place:
 `is_retryable`). `str()` and `repr()` never contain a secret: provider text is redacted and cut
-to one line.
+to one line. What a provider sent is stored redacted, its control characters escaped
+(`message`, `error_code`), so a log line built from any attribute cannot be forged by a CR/LF
+or a terminal escape the provider put in it.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from ._redact import one_line
+from ._redact import escape_controls, one_line, redact
 
 Phase = Literal["connect", "send", "wait", "answer"]
 """How far a request got before a transport failure.
@@ -84,7 +86,7 @@ class TokenCancelError(Exception):
         self.rule_source = rule_source
         self.provider = provider
         self.http_status = http_status
-        self.error_code = error_code
+        self.error_code = None if error_code is None else escape_controls(redact(error_code))
         self.raw_body = raw_body
         self.request_id = request_id
         self.phase = phase

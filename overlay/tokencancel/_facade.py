@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 import time
@@ -31,7 +32,7 @@ import httpx2
 from ._checks import check_seconds
 from ._errors import ConfigurationError, TokenCancelError
 from ._provider import Provider, provider_value
-from ._redact import install_log_redaction
+from ._redact import escape_controls, install_log_redaction, redact
 from ._result import CancelResult
 from ._retry import RetryPolicy
 from ._rules import OutcomeRules
@@ -154,7 +155,7 @@ class _Core:
     ) -> None:
         install_log_redaction()
         self.timeout = _checked_timeout(timeout)
-        self.retry = retry
+        self.retry = _checked_retry(retry)
         self.deadline = cast("float", check_seconds(deadline, "deadline"))
         self.total_deadline = cast("float", check_seconds(total_deadline, "total_deadline"))
         if (
@@ -261,7 +262,7 @@ class _Core:
             token_id=cancel.prepared.token_id,
             outcome=verdict.outcome,
             http_status=answer.status,
-            provider_status=verdict.provider_status,
+            provider_status=_provider_text(verdict.provider_status),
             parsed=verdict.parsed,
             raw_body=answer.body,
             attempts=cancel.attempt,
@@ -287,6 +288,30 @@ class _Core:
             extra={**_log_fields(cancel), "status": error.http_status},
         )
         return delay
+
+
+def _provider_text(text: str | None) -> str | None:
+    """Provider text kept on a result: redacted, then its control characters escaped."""
+    return None if text is None else escape_controls(redact(text))
+
+
+def _checked_retry(retry: object) -> RetryPolicy:
+    """`retry`, if its numbers can drive a retry loop; RetryPolicy checks only their signs."""
+    if not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry must be a RetryPolicy")
+    attempts = retry.max_attempts
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ConfigurationError("retry.max_attempts must be a whole number, at least 1")
+    for name in ("base_delay", "max_delay"):
+        value = getattr(retry, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigurationError(f"retry.{name} must be a number of seconds")
+        if not math.isfinite(value) or not 0 <= value <= 86_400:  # noqa: PLR2004 -- one day
+            raise ConfigurationError(f"retry.{name} must be from 0 to 86400 seconds")
+    jitter = retry.jitter
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter <= 1:
+        raise ConfigurationError("retry.jitter must be a number from 0 to 1")
+    return retry
 
 
 def _log_fields(cancel: _Cancel) -> dict[str, Any]:
