@@ -12,8 +12,8 @@ HTTP library reaches the caller. What they guarantee:
   later. A custom sync transport gets the weaker form: each phase's timeout clipped to the
   attempt's budget, the deadline checked between body chunks.
 - **Bounded memory per answer:** the body is read raw and decompressed here, layer by layer,
-  with every layer's output capped, so a 200 MB body or a decompression bomb ends in
-  `ResponseTooLargeError` before the memory is spent. Encodings other than gzip, deflate and
+  with the raw bytes and every layer's output capped, so a 200 MB body or a decompression bomb
+  ends in `ResponseTooLargeError` before the memory is spent. Encodings other than gzip, deflate and
   identity are refused (we never ask for them).
 - **One TLS and proxy policy** (`TransportSettings`, built by `transport_settings`): TLS
   verification always on, against the system store, `SSL_CERT_FILE`/`SSL_CERT_DIR`, or a CA
@@ -671,6 +671,7 @@ class _BoundedBody:
         # Listed in the order applied, so decoded in reverse.
         self._layers = [self._layer(name) for name in reversed(encodings)]
         self._decoded = bytearray()
+        self._raw = 0
 
     def _layer(self, name: str) -> _Layer:
         if name in {"gzip", "x-gzip"}:
@@ -681,6 +682,12 @@ class _BoundedBody:
 
     def feed(self, chunk: bytes) -> None:
         """Take the next raw chunk."""
+        # The raw bytes count too: a compressed answer near the cap is no provider's answer,
+        # and bytes that decode to nothing (gzip's trailing junk, empty deflate blocks) would
+        # otherwise be read until the deadline.
+        self._raw += len(chunk)
+        if self._raw > self.cap:
+            raise self.too_large()
         data = chunk
         for layer in self._layers:
             data = layer.decompress(data)
