@@ -34,7 +34,9 @@ or a terminal escape the provider put in it.
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Literal, ParamSpec, TypeVar
 
 from ._redact import escape_controls, one_line, redact
 
@@ -63,8 +65,16 @@ __all__ = [
     "TransportError",
     "UnexpectedResponseError",
     "UnrecognizedAnswerError",
+    "detached",
     "is_retryable",
+    "raised_detached",
+    "with_detached_errors",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound=type)
+ExceptionT = TypeVar("ExceptionT", bound=BaseException)
 
 
 class TokenCancelError(Exception):
@@ -230,3 +240,43 @@ def is_retryable(error: TokenCancelError) -> bool:
     if isinstance(error, ProviderServerError):
         return error.http_status == _SERVICE_UNAVAILABLE
     return False
+
+
+def detached(error: ExceptionT) -> ExceptionT:
+    """`error` without the frames it was raised through, nor the exception it interrupted.
+
+    Those frames hold what the library was handed and read: an answer's bytes before
+    redaction, the whole environment (`from_env`), a proxy URL with its password. Raised again
+    from a frame that holds none of it, the error's traceback starts there.
+    """
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__cause__ = None
+    return error
+
+
+def raised_detached(function: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a public entry point so whatever it raises reaches the caller detached.
+
+    The wrapper drops its own arguments before raising, so the one library frame left in the
+    traceback shows no credential, environment or proxy URL to a renderer of local variables
+    (Sentry, Rich, `pytest --showlocals`). Applied where configuration is read and checked;
+    errors of a cancel are raised detached by the transport already.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # a caller's TypeError holds their arguments in frames too
+            failure = detached(error)
+        del args, kwargs
+        raise failure
+
+    return wrapper
+
+
+def with_detached_errors(cls: C) -> C:
+    """Class decorator: the class's `__init__` (attrs generates it) wrapped by `raised_detached`."""
+    cls.__init__ = raised_detached(cls.__init__)  # type: ignore[misc]
+    return cls

@@ -30,7 +30,7 @@ import attrs
 import httpx2
 
 from ._checks import check_seconds
-from ._errors import ConfigurationError, TokenCancelError
+from ._errors import ConfigurationError, TokenCancelError, raised_detached
 from ._provider import Provider, provider_value
 from ._redact import escape_controls, install_log_redaction, redact
 from ._result import CancelResult
@@ -90,6 +90,7 @@ ProviderName: TypeAlias = Provider | Literal["kbank", "solidgate", "xendit"]
 logger = logging.getLogger("tokencancel")
 
 
+@raised_detached
 def settings_from_env(env: Mapping[str, str]) -> list[Any]:
     """The settings of every registered provider that `env` selects (any credential set).
 
@@ -107,6 +108,7 @@ def settings_from_env(env: Mapping[str, str]) -> list[Any]:
     return chosen
 
 
+@raised_detached
 def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The client options the environment sets: TOKENCANCEL_OUTCOME_RULES, TOKENCANCEL_CA_BUNDLE."""
     return {
@@ -346,8 +348,11 @@ class _FacadeBase:
     _core: _Core
 
     def __repr__(self) -> str:
-        configured = ", ".join(self._core.routes)
-        return f"{type(self).__name__}(providers=[{configured}], retry={self._core.retry!r})"
+        core = getattr(self, "_core", None)  # absent in a frame of a constructor that failed
+        if core is None:
+            return f"{type(self).__name__}(<not constructed>)"
+        configured = ", ".join(core.routes)
+        return f"{type(self).__name__}(providers=[{configured}], retry={core.retry!r})"
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -384,6 +389,7 @@ class TokenCancelClient(_FacadeBase):
         sleep: How to wait between attempts (tests pass a recorder instead of `time.sleep`).
     """
 
+    @raised_detached
     def __init__(
         self,
         kbank: KBankSettings | None = None,
@@ -426,6 +432,7 @@ class TokenCancelClient(_FacadeBase):
         }
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ, **options: Any) -> Self:
         """Configure every provider whose variables are set, and the client from TOKENCANCEL_*.
 
@@ -507,6 +514,7 @@ class AsyncTokenCancelClient(_FacadeBase):
     `aclose()` or `async with`.
     """
 
+    @raised_detached
     def __init__(
         self,
         kbank: KBankSettings | None = None,
@@ -549,6 +557,7 @@ class AsyncTokenCancelClient(_FacadeBase):
         }
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ, **options: Any) -> Self:
         """Configure every provider whose variables are set; see `TokenCancelClient.from_env`."""
         return cls(settings=settings_from_env(env), **{**options_from_env(env), **options})

@@ -10,7 +10,9 @@ Three layers, because a secret can reach text by more than one road:
   ``partner-secret``, ``merchant``...) has its value replaced, which covers httpcore2's DEBUG
   trace of response headers even when a hostile server echoes a credential back;
 - anything shaped like a Solidgate signature (172 base64 characters, escaped or not) is
-  replaced, since each request has its own signature and they cannot all be registered.
+  replaced, since each request has its own signature and they cannot all be registered; and
+  the signature of the request an answer belongs to is replaced in that answer in every form,
+  base64-encoded ones included (`note_request_secret`, `request_secrets`).
 
 `redact_bytes` runs on every answer as it arrives (body and headers), matching secrets however
 JSON escapes them, so nothing decoded from an answer, stored on a result or an error, logged,
@@ -23,21 +25,25 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any, AnyStr
 
 __all__ = [
     "REDACTED",
     "escape_controls",
     "install_log_redaction",
+    "note_request_secret",
     "one_line",
     "redact",
     "redact_bytes",
     "redacting_filter",
     "register_secret",
+    "request_secrets",
 ]
 
 REDACTED = "[REDACTED]"
@@ -121,6 +127,37 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+_REQUEST_SECRETS: ContextVar[list[str] | None] = ContextVar(
+    "tokencancel_request_secrets", default=None
+)
+
+
+@contextlib.contextmanager
+def request_secrets() -> Iterator[list[str]]:
+    """Collect the per-request secrets (a signature) noted while one attempt is sent.
+
+    The transport opens one of these around each attempt and passes what it collected to
+    `redact_bytes` for that attempt's answer.
+    """
+    collected: list[str] = []
+    token = _REQUEST_SECRETS.set(collected)
+    try:
+        yield collected
+    finally:
+        _REQUEST_SECRETS.reset(token)
+
+
+def note_request_secret(value: str) -> None:
+    """Note a secret of the request being sent (a signature): its answer is redacted of it.
+
+    Only inside `request_secrets()`; elsewhere (an auth flow used outside the facade) there is
+    no answer of ours to redact, and this does nothing.
+    """
+    collected = _REQUEST_SECRETS.get()
+    if collected is not None and len(value) >= _MIN_SECRET_LENGTH:
+        collected.append(value)
+
+
 def _base64_forms(value: str) -> list[str]:
     """The parts of base64 text that encode `value` alone, whatever bytes came before it.
 
@@ -155,12 +192,22 @@ def redact(text: str) -> str:
     return _sub_unescaped(_SIGNATURE_SHAPE, _ESCAPE, _unescape_text, text, REDACTED)
 
 
-def redact_bytes(data: bytes) -> bytes:
+def redact_bytes(data: bytes, request_secrets: Iterable[str] = ()) -> bytes:
     """Return `data` (a provider's answer) with every registered secret and signature replaced.
 
     Applied to each answer as it arrives, so nothing stored on a result or an error, logged or
     written holds a secret a hostile server echoed back, however it escaped it.
+    `request_secrets` are the secrets of the request this answers (its signature), replaced in
+    the same forms as registered ones.
     """
+    forms = sorted(
+        {form for value in request_secrets for form in (value, *_base64_forms(value))},
+        key=len,
+        reverse=True,
+    )
+    if forms:
+        own = re.compile(b"|".join(re.escape(_utf8(form)) for form in forms))
+        data = _sub_unescaped(own, _ESCAPE_BYTES, _unescape_bytes, data, _REDACTED_BYTES)
     pattern = _secret_bytes_pattern
     if pattern is not None:
         data = _sub_unescaped(pattern, _ESCAPE_BYTES, _unescape_bytes, data, _REDACTED_BYTES)

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import json
 import math
 import ssl
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -59,8 +60,9 @@ from ._errors import (
     TokenCancelError,
     TransportError,
     UnexpectedResponseError,
+    detached,
 )
-from ._redact import redact_bytes, register_secret
+from ._redact import redact_bytes, register_secret, request_secrets
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -541,15 +543,18 @@ def _exchange(
     token = _ATTEMPT_DEADLINE.set(deadline)
     status: int | None = None
     try:
-        with client.stream(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.content,
-            timeout=_clipped_timeout(client.timeout, limits.deadline),
-        ) as response:
+        with (
+            request_secrets() as secrets,
+            client.stream(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.content,
+                timeout=_clipped_timeout(client.timeout, limits.deadline),
+            ) as response,
+        ):
             status = response.status_code
-            body = _BoundedBody(response, limits.max_bytes, facts)
+            body = _BoundedBody(response, limits.max_bytes, facts, secrets)
             if response.is_stream_consumed:  # an in-memory answer (a mock transport)
                 body.feed_decoded(response.content)
             else:
@@ -559,7 +564,7 @@ def _exchange(
                     _check_deadline(deadline, facts, limits, status=status)
             return body.answer()
     except TokenCancelError as error:
-        return _detached(error)
+        return detached(error)
     except httpx2.HTTPError as exc:
         return _transport_failure(
             exc, facts, limits, status=status, past_deadline=time.monotonic() >= deadline
@@ -582,6 +587,7 @@ async def _exchange_async(
     try:
         async with (
             scope,
+            _async_request_secrets() as secrets,
             client.stream(
                 request.method,
                 request.url,
@@ -591,7 +597,7 @@ async def _exchange_async(
             ) as response,
         ):
             status = response.status_code
-            body = _BoundedBody(response, limits.max_bytes, facts)
+            body = _BoundedBody(response, limits.max_bytes, facts, secrets)
             if response.is_stream_consumed:  # an in-memory answer (a mock transport)
                 body.feed_decoded(response.content)
             else:
@@ -603,11 +609,17 @@ async def _exchange_async(
             return _past_deadline(facts, limits, status=status)
         return _unexpected_failure(exc, facts, status=status)
     except TokenCancelError as error:
-        return _detached(error)
+        return detached(error)
     except httpx2.HTTPError as exc:
         return _transport_failure(exc, facts, limits, status=status, past_deadline=False)
     except Exception as exc:  # whatever else the HTTP stack raises ends typed too
         return _unexpected_failure(exc, facts, status=status)
+
+
+@contextlib.asynccontextmanager
+async def _async_request_secrets() -> AsyncIterator[list[str]]:
+    with request_secrets() as secrets:
+        yield secrets
 
 
 def _check_deadline(
@@ -615,17 +627,6 @@ def _check_deadline(
 ) -> None:
     if time.monotonic() > deadline:
         raise _past_deadline(facts, limits, status=status)
-
-
-def _detached(error: TokenCancelError) -> TokenCancelError:
-    """`error` without the frames it was raised through, nor the exception it interrupted.
-
-    Those frames (the body decoder's, say) hold the answer's bytes before redaction.
-    """
-    error.__traceback__ = None
-    error.__context__ = None
-    error.__cause__ = None
-    return error
 
 
 def _clipped_timeout(timeout: httpx2.Timeout, budget: float) -> httpx2.Timeout:
@@ -653,9 +654,16 @@ _MAX_ENCODINGS: Final = 3
 class _BoundedBody:
     """Decodes a raw body layer by layer, never holding more than `cap` bytes of any layer."""
 
-    def __init__(self, response: httpx2.Response, cap: int, facts: AttemptFacts) -> None:
+    def __init__(
+        self,
+        response: httpx2.Response,
+        cap: int,
+        facts: AttemptFacts,
+        request_secrets: list[str],
+    ) -> None:
         self.cap = cap
         self._facts = facts
+        self._request_secrets = request_secrets
         self._status = response.status_code
         self._headers = response.headers
         declared = self._headers.get("content-length", "")
@@ -704,10 +712,14 @@ class _BoundedBody:
         for layer in self._layers:
             data = layer.decompress(data) + layer.flush()
         self._keep(data)
+        secrets = self._request_secrets
         headers = httpx2.Headers(
-            [(redact_bytes(name), redact_bytes(value)) for name, value in self._headers.raw]
+            [
+                (redact_bytes(name, secrets), redact_bytes(value, secrets))
+                for name, value in self._headers.raw
+            ]
         )
-        return Answer(self._status, headers, redact_bytes(bytes(self._decoded)))
+        return Answer(self._status, headers, redact_bytes(bytes(self._decoded), secrets))
 
     def _keep(self, data: bytes) -> None:
         if len(self._decoded) + len(data) > self.cap:

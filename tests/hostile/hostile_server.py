@@ -14,6 +14,7 @@ import contextlib
 import json
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
@@ -105,6 +106,12 @@ class Exchange:
     def close(self) -> None:
         """Close the connection after this answer."""
         self.keep_alive = False
+
+    def reset(self) -> None:
+        """Reset the connection (TCP RST) instead of answering."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.keep_alive = False
+        raise ClientGone
 
 
 Script = Callable[[Exchange], None]

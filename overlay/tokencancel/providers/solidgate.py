@@ -35,9 +35,11 @@ from .._errors import (
     ProviderError,
     ProviderInvalidRequestError,
     ProviderServerError,
+    raised_detached,
+    with_detached_errors,
 )
 from .._rate import Rate
-from .._redact import register_secret
+from .._redact import note_request_secret, register_secret
 from .._result import CancelOutcome
 from .._transport import OutgoingRequest
 from ._base import (
@@ -102,6 +104,9 @@ def solidgate_signature_matches(
     return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace"))
 
 
+# A refused value reaches the caller detached: no frame of the checks, holding the secrets, is
+# left in its traceback for a renderer of local variables to show.
+@with_detached_errors
 @attrs.frozen
 class SolidgateSettings:
     """Key pair and endpoint for Solidgate's alternative-payment-methods API."""
@@ -123,6 +128,7 @@ class SolidgateSettings:
         register_secret(self.secret_key)
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
         """Read SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY and SOLIDGATE_BASE_URL."""
         public_key = check_credential(
@@ -152,10 +158,14 @@ class SolidgateAuth(httpx2.Auth):
         self, request: httpx2.Request
     ) -> Generator[httpx2.Request, httpx2.Response, None]:
         """Sign `request.content`, the exact bytes httpx2 will send."""
-        request.headers["merchant"] = self._settings.public_key
-        request.headers["signature"] = solidgate_signature(
+        signature = solidgate_signature(
             self._settings.public_key, self._settings.secret_key, request.content
         )
+        # Each request's signature is its own; a server echoing it, even base64-encoded, has it
+        # redacted from that request's answer (the 172-character shape covers only the plain form).
+        note_request_secret(signature)
+        request.headers["merchant"] = self._settings.public_key
+        request.headers["signature"] = signature
         yield request
 
 
