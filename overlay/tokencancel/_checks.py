@@ -24,6 +24,7 @@ __all__ = [
     "check_base_url",
     "check_credential",
     "check_file",
+    "check_host_name",
     "check_seconds",
     "check_wire_text",
     "env_value",
@@ -81,7 +82,7 @@ def check_base_url(value: object, name: str) -> str:
         raise ConfigurationError(f"{name} must not carry credentials in the URL")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{name} must not have a query or fragment, got {value!r}")
-    _check_host(host, name)
+    check_host_name(host, name)
     try:
         # What the HTTP client will make of it: its own URL parser and IDNA rules (the `idna`
         # package is stricter than the codec above), so no odd host reaches a send.
@@ -95,7 +96,7 @@ def check_base_url(value: object, name: str) -> str:
     return value.rstrip("/")
 
 
-def _check_host(host: str, name: str) -> None:
+def check_host_name(host: str, name: str) -> None:
     """Refuse a host name that cannot be looked up: not an IP address and not valid IDNA."""
     try:
         ipaddress.ip_address(host)
@@ -105,6 +106,10 @@ def _check_host(host: str, name: str) -> None:
         return
     try:
         host.encode("idna")  # refuses empty or over-long labels and invalid code points
+        ascii_host = host.encode("idna").decode("ascii")
+        for label in ascii_host.split("."):
+            if label.lower().startswith("xn--"):
+                label.encode("ascii").decode("idna")  # an A-label must decode (not "xn--")
     except UnicodeError:
         raise ConfigurationError(f"{name} has a host name that is not valid: {host!r}") from None
 

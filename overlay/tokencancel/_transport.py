@@ -51,7 +51,7 @@ import attrs
 import httpcore2
 import httpx2
 
-from ._checks import check_file, is_loopback_host
+from ._checks import check_file, check_host_name, is_loopback_host
 from ._errors import (
     ConfigurationError,
     Phase,
@@ -372,6 +372,7 @@ def _checked_proxy(value: object, name: str) -> str:
         raise ConfigurationError(
             f"{name} must be an http://, https:// or socks5:// proxy URL with a host"
         )
+    check_host_name(url.host, name)  # what httpx2.URL lets through that no resolver takes
     if url.scheme.startswith("socks"):
         try:
             import socksio  # type: ignore[import-not-found]  # noqa: F401, PLC0415 -- optional

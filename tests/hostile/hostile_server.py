@@ -149,6 +149,7 @@ class RawServer:
         self.port = self._listener.getsockname()[1]
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._threads: list[threading.Thread] = []
+        self._sockets: list[socket.socket] = []
         self._accepter = threading.Thread(target=self._accept, daemon=True)
 
     def __enter__(self) -> RawServer:
@@ -159,6 +160,9 @@ class RawServer:
         self._stopping.set()
         self._accepter.join(timeout=5)
         self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                _shut(sock)  # wakes a thread blocked reading a kept-alive connection
         for thread in self._threads:
             thread.join(timeout=5)
 
@@ -174,6 +178,7 @@ class RawServer:
             sock.settimeout(None)
             with self._lock:
                 self.connections += 1
+                self._sockets.append(sock)
             thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -230,6 +235,12 @@ def read_request(sock: socket.socket) -> Received | None:
 def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut a socket down: unlike close(), this wakes a thread blocked reading it."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 # -- a loopback forward proxy ---------------------------------------------------------------------
@@ -333,7 +344,7 @@ class ConnectProxy:
             except OSError:
                 pass
             finally:
-                _close(upstream)
+                _shut(upstream)
 
         thread = threading.Thread(target=upward, daemon=True)
         thread.start()
@@ -343,8 +354,10 @@ class ConnectProxy:
         except OSError:
             pass
         finally:
-            _close(client)
+            _shut(client)
             thread.join(timeout=5)
+            _close(client)
+            _close(upstream)
 
 
 def env_for(url: str) -> dict[str, str]:
