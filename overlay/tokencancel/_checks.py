@@ -131,9 +131,20 @@ def check_file(value: object, name: str) -> str | None:
     if not isinstance(value, str | os.PathLike) or not os.fspath(value):
         raise ConfigurationError(f"{name} must be a file path")
     path = os.fspath(value)
-    if not isinstance(path, str) or not Path(path).is_file():
-        raise ConfigurationError(f"{name} names no readable file: {path!r}")
+    try:
+        # is_file() passes on some OS errors (a name too long, a permission denied on the way).
+        is_file = isinstance(path, str) and Path(path).is_file()
+    except (OSError, ValueError):
+        is_file = False
+    if not is_file:
+        raise ConfigurationError(f"{name} names no readable file: {_shown(path)}")
     return path
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """`value`'s repr for a message, cut short (an argument may be a megabyte of junk)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_seconds(value: object, name: str, *, allow_none: bool = False) -> float | None:

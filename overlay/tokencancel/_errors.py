@@ -249,6 +249,17 @@ def detached(error: ExceptionT) -> ExceptionT:
     redaction, the whole environment (`from_env`), a proxy URL with its password. Raised again
     from a frame that holds none of it, the error's traceback starts there.
     """
+    if not isinstance(error, TokenCancelError) and error.__traceback__ is not None:
+        # Not one of ours (a bug, or a caller's TypeError): keep where it came from, without
+        # the frames' variables, so it can still be found.
+        innermost = error.__traceback__
+        while innermost.tb_next is not None:
+            innermost = innermost.tb_next
+        code = innermost.tb_frame.f_code
+        error.add_note(
+            f"raised at {code.co_filename}:{innermost.tb_lineno} in {code.co_name} (the "
+            "traceback is cut there: the library's frames may hold credentials)"
+        )
     error.__traceback__ = None
     error.__context__ = None
     error.__cause__ = None

@@ -29,7 +29,7 @@ from typing import Any, Final, Literal, Self, TypeAlias, cast
 import attrs
 import httpx2
 
-from ._checks import check_seconds
+from ._checks import check_file, check_seconds
 from ._errors import ConfigurationError, TokenCancelError, raised_detached
 from ._provider import Provider, provider_value
 from ._redact import escape_controls, install_log_redaction, redact
@@ -111,6 +111,9 @@ def settings_from_env(env: Mapping[str, str]) -> list[Any]:
 @raised_detached
 def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The client options the environment sets: TOKENCANCEL_OUTCOME_RULES, TOKENCANCEL_CA_BUNDLE."""
+    # The path is checked here: reading it, `OutcomeRules` turns only OS errors into
+    # ConfigurationError, and a path no file system takes (NUL, a lone surrogate) raises others.
+    check_file(env.get("TOKENCANCEL_OUTCOME_RULES") or None, "TOKENCANCEL_OUTCOME_RULES")
     return {
         "outcome_rules": OutcomeRules.from_env(env, providers=REGISTRY),
         "ca_bundle": env.get("TOKENCANCEL_CA_BUNDLE") or None,
@@ -339,6 +342,7 @@ def _rules(value: OutcomeRules | str | os.PathLike[str] | None) -> OutcomeRules:
         return OutcomeRules()
     if isinstance(value, OutcomeRules):
         return value
+    check_file(value, "outcome_rules")  # see options_from_env
     return OutcomeRules.from_file(value, providers=REGISTRY)
 
 

@@ -84,8 +84,30 @@ _MIN_BASE64_FORM_LENGTH = 16
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+# Compiled when first needed after a change (None then): settings register their secrets one
+# after the other, and a compile per registration would be quadratic in the registry's size.
 _secret_pattern: re.Pattern[str] | None = None
 _secret_bytes_pattern: re.Pattern[bytes] | None = None
+
+
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
+    """The registered secrets' patterns (text, bytes), or None when there are none."""
+    global _secret_pattern, _secret_bytes_pattern  # noqa: PLW0603 -- the registry's cache
+    text, data = _secret_pattern, _secret_bytes_pattern
+    if text is not None and data is not None:
+        return text, data
+    with _lock:
+        if not _secrets:
+            return None
+        if _secret_pattern is None or _secret_bytes_pattern is None:
+            # Longest first, so a secret that contains another is replaced whole.
+            alternatives = sorted(_secrets, key=len, reverse=True)
+            _secret_pattern = re.compile("|".join(re.escape(form) for form in alternatives))
+            _secret_bytes_pattern = re.compile(
+                b"|".join(re.escape(_utf8(form)) for form in alternatives)
+            )
+        return _secret_pattern, _secret_bytes_pattern
+
 
 _LOGGERS_TO_FILTER = (
     "tokencancel",
@@ -115,12 +137,7 @@ def register_secret(value: str) -> None:
         return
     with _lock:
         _secrets.update(forms)
-        # Longest first, so a secret that contains another is replaced whole.
-        alternatives = sorted(_secrets, key=len, reverse=True)
-        _secret_pattern = re.compile("|".join(re.escape(form) for form in alternatives))
-        _secret_bytes_pattern = re.compile(
-            b"|".join(re.escape(_utf8(form)) for form in alternatives)
-        )
+        _secret_pattern = _secret_bytes_pattern = None
 
 
 def _utf8(text: str) -> bytes:
@@ -184,9 +201,9 @@ def redact(text: str) -> str:
     escapes undone, so `S\u0031...` or `ab\/cd` is caught as surely as the plain form; the
     escaped span of the original text is what gets replaced.
     """
-    pattern = _secret_pattern
-    if pattern is not None:
-        text = _sub_unescaped(pattern, _ESCAPE, _unescape_text, text, REDACTED)
+    patterns = _patterns()
+    if patterns is not None:
+        text = _sub_unescaped(patterns[0], _ESCAPE, _unescape_text, text, REDACTED)
     text = _HEADER_TUPLE.sub(rf"\g<1>{REDACTED}\g<3>", text)
     text = _NAME_VALUE.sub(rf"\g<1>{REDACTED}", text)
     return _sub_unescaped(_SIGNATURE_SHAPE, _ESCAPE, _unescape_text, text, REDACTED)
@@ -208,9 +225,9 @@ def redact_bytes(data: bytes, request_secrets: Iterable[str] = ()) -> bytes:
     if forms:
         own = re.compile(b"|".join(re.escape(_utf8(form)) for form in forms))
         data = _sub_unescaped(own, _ESCAPE_BYTES, _unescape_bytes, data, _REDACTED_BYTES)
-    pattern = _secret_bytes_pattern
-    if pattern is not None:
-        data = _sub_unescaped(pattern, _ESCAPE_BYTES, _unescape_bytes, data, _REDACTED_BYTES)
+    patterns = _patterns()
+    if patterns is not None:
+        data = _sub_unescaped(patterns[1], _ESCAPE_BYTES, _unescape_bytes, data, _REDACTED_BYTES)
     return _sub_unescaped(
         _SIGNATURE_SHAPE_BYTES, _ESCAPE_BYTES, _unescape_bytes, data, _REDACTED_BYTES
     )
