@@ -4,8 +4,9 @@ Each attack runs against all three providers at once (one client and thread each
 each), sync and async, and asserts the cancel ended in `RequestTimeoutError` no earlier than
 the deadline (so the server really held it) and no later than the deadline plus `MARGIN`. The
 margin is generous for a noisy 2-core machine, and still smaller than what the attacks won
-before the socket-level deadline: one whole read timeout (`STALL`, `SLOW_DRIP`) or for ever
-(`HEADER_DRIP`). The measured overshoot is a few milliseconds (docs/overlay.md).
+before the socket-level deadline: one whole read timeout (`stall_before_deadline`,
+`slow_drip`) or for ever (`header_drip`). The measured overshoot is a few milliseconds
+(docs/overlay.md, "Hostile networks"; `python -m tests.hostile.measure` measures it again).
 """
 
 from __future__ import annotations
@@ -28,11 +29,20 @@ def silent(exchange: Exchange) -> None:
     exchange.hold()
 
 
+def stall_before_deadline(exchange: Exchange) -> None:
+    """Answer at once, keep the body coming until just before the deadline, then stall."""
+    _stall_at(exchange, DEADLINE - 0.1)
+
+
 def stall_after_deadline(exchange: Exchange) -> None:
-    """Answer at once and keep the body coming until just before the deadline, then stall."""
+    """Answer at once, keep the body coming until just after the deadline, then stall."""
+    _stall_at(exchange, DEADLINE + 0.1)
+
+
+def _stall_at(exchange: Exchange, seconds: float) -> None:
     started = time.monotonic()
     exchange.send(BODY_HEAD)
-    while time.monotonic() - started < DEADLINE - 0.1:
+    while time.monotonic() - started < seconds:
         exchange.send(b" ")
         exchange.wait(0.05)
     exchange.hold()
@@ -66,7 +76,15 @@ def chunk_drip(exchange: Exchange) -> None:
         exchange.wait(0.3)
 
 
-ATTACKS = [silent, stall_after_deadline, slow_drip, fast_drip, header_drip, chunk_drip]
+ATTACKS = [
+    silent,
+    stall_before_deadline,
+    stall_after_deadline,
+    slow_drip,
+    fast_drip,
+    header_drip,
+    chunk_drip,
+]
 
 
 def assert_on_time(endings: list[Ending], limit: float) -> None:
