@@ -572,8 +572,13 @@ def _exchange(
         )
     except Exception as exc:  # whatever else the HTTP stack raises ends typed too
         return _unexpected_failure(exc, facts, status=status)
+    except BaseException as exc:  # an interruption: re-raised, below
+        interruption = exc
     finally:
         _ATTEMPT_DEADLINE.reset(token)
+    # A KeyboardInterrupt (or a cancellation) goes on, without the HTTP stack's frames, one of
+    # which may hold the request as sent, credentials included.
+    raise detached(interruption)
 
 
 async def _exchange_async(
@@ -615,6 +620,11 @@ async def _exchange_async(
         return _transport_failure(exc, facts, limits, status=status, past_deadline=False)
     except Exception as exc:  # whatever else the HTTP stack raises ends typed too
         return _unexpected_failure(exc, facts, status=status)
+    except BaseException as exc:  # a cancellation: re-raised, below
+        interruption = exc
+    # A caller's own timeout (`asyncio.wait_for`) chains this CancelledError to the error it
+    # raises: it goes on, without the HTTP stack's frames (see `_exchange`).
+    raise detached(interruption)
 
 
 @contextlib.asynccontextmanager

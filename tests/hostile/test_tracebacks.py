@@ -248,3 +248,25 @@ def test_the_rendering_would_show_a_secret_held_in_a_frame():
 
     error = _caught(raising)
     assert leaks(rendered(error), forbidden()) != []
+
+
+def test_a_caller_s_own_timeout_chains_no_frame_of_the_http_stack():
+    """`asyncio.wait_for` around a cancel: its TimeoutError's chain ends in the client's frames."""
+
+    async def cancel_with_a_short_fuse(url: str) -> BaseException:
+        async with AsyncTokenCancelClient(settings=[settings_for("kbank", url)]) as client:
+            try:
+                await asyncio.wait_for(
+                    client.cancel("kbank", TOKENS["kbank"], **FIELDS["kbank"]), timeout=0.3
+                )
+            except TimeoutError as error:
+                return error
+        raise AssertionError("no timeout")
+
+    with RawServer(_silent) as server:
+        error = asyncio.run(cancel_with_a_short_fuse(server.url))
+    assert isinstance(error.__context__, asyncio.CancelledError)
+    text = rendered(error)
+    assert "/httpcore2/" not in text  # no frame of the HTTP stack: they may hold the request
+    assert "/httpx2/" not in text
+    assert leaks(text, forbidden(server.requests)) == []
