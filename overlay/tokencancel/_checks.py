@@ -105,11 +105,11 @@ def check_host_name(host: str, name: str) -> None:
     else:
         return
     try:
-        host.encode("idna")  # refuses empty or over-long labels and invalid code points
-        ascii_host = host.encode("idna").decode("ascii")
-        for label in ascii_host.split("."):
+        # The codec refuses empty or over-long labels and invalid code points; an A-label
+        # ("xn--...") it passes through unchecked must decode too ("xn--" alone does not).
+        for label in host.encode("idna").decode("ascii").split("."):
             if label.lower().startswith("xn--"):
-                label.encode("ascii").decode("idna")  # an A-label must decode (not "xn--")
+                label.encode("ascii").decode("idna")
     except UnicodeError:
         raise ConfigurationError(f"{name} has a host name that is not valid: {host!r}") from None
 
