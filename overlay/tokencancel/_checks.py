@@ -24,6 +24,7 @@ __all__ = [
     "check_base_url",
     "check_credential",
     "check_file",
+    "check_host_name",
     "check_seconds",
     "check_wire_text",
     "env_value",
@@ -66,6 +67,9 @@ def check_base_url(value: object, name: str) -> str:
         raise ConfigurationError(f"{name} is not set")
     if any(not character.isprintable() or character.isspace() for character in value):
         raise ConfigurationError(f"{name} contains a control character or a space")
+    if "@" in value.partition("://")[2].partition("/")[0]:
+        # User information is refused below anyway; this keeps a password out of the messages.
+        raise ConfigurationError(f"{name} must not carry credentials in the URL")
     try:
         parts = urlsplit(value)
         host = parts.hostname
@@ -78,7 +82,7 @@ def check_base_url(value: object, name: str) -> str:
         raise ConfigurationError(f"{name} must not carry credentials in the URL")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{name} must not have a query or fragment, got {value!r}")
-    _check_host(host, name)
+    check_host_name(host, name)
     try:
         # What the HTTP client will make of it: its own URL parser and IDNA rules (the `idna`
         # package is stricter than the codec above), so no odd host reaches a send.
@@ -92,7 +96,7 @@ def check_base_url(value: object, name: str) -> str:
     return value.rstrip("/")
 
 
-def _check_host(host: str, name: str) -> None:
+def check_host_name(host: str, name: str) -> None:
     """Refuse a host name that cannot be looked up: not an IP address and not valid IDNA."""
     try:
         ipaddress.ip_address(host)
@@ -101,7 +105,11 @@ def _check_host(host: str, name: str) -> None:
     else:
         return
     try:
-        host.encode("idna")  # refuses empty or over-long labels and invalid code points
+        # The codec refuses empty or over-long labels and invalid code points; an A-label
+        # ("xn--...") it passes through unchecked must decode too ("xn--" alone does not).
+        for label in host.encode("idna").decode("ascii").split("."):
+            if label.lower().startswith("xn--"):
+                label.encode("ascii").decode("idna")
     except UnicodeError:
         raise ConfigurationError(f"{name} has a host name that is not valid: {host!r}") from None
 
@@ -123,9 +131,20 @@ def check_file(value: object, name: str) -> str | None:
     if not isinstance(value, str | os.PathLike) or not os.fspath(value):
         raise ConfigurationError(f"{name} must be a file path")
     path = os.fspath(value)
-    if not isinstance(path, str) or not Path(path).is_file():
-        raise ConfigurationError(f"{name} names no readable file: {path!r}")
+    try:
+        # is_file() passes on some OS errors (a name too long, a permission denied on the way).
+        is_file = isinstance(path, str) and Path(path).is_file()
+    except (OSError, ValueError):
+        is_file = False
+    if not is_file:
+        raise ConfigurationError(f"{name} names no readable file: {_shown(path)}")
     return path
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """`value`'s repr for a message, cut short (an argument may be a megabyte of junk)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_seconds(value: object, name: str, *, allow_none: bool = False) -> float | None:

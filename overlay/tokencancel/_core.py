@@ -17,6 +17,7 @@ and async clients (`_facade`) do differently.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -26,10 +27,10 @@ from typing import Any, Final, Literal, TypeAlias, cast
 import attrs
 import httpx2
 
-from ._checks import check_seconds
-from ._errors import ConfigurationError, TokenCancelError
+from ._checks import check_file, check_seconds
+from ._errors import ConfigurationError, TokenCancelError, raised_detached
 from ._provider import Provider, provider_value
-from ._redact import install_log_redaction
+from ._redact import escape_controls, install_log_redaction, redact
 from ._result import CancelResult
 from ._retry import RetryPolicy
 from ._rules import OutcomeRules
@@ -77,6 +78,7 @@ ProviderName: TypeAlias = Provider | Literal["kbank", "solidgate", "xendit"]
 logger = logging.getLogger("tokencancel")
 
 
+@raised_detached
 def settings_from_env(env: Mapping[str, str]) -> list[Any]:
     """The settings of every registered provider that `env` selects (any credential set).
 
@@ -94,8 +96,12 @@ def settings_from_env(env: Mapping[str, str]) -> list[Any]:
     return chosen
 
 
+@raised_detached
 def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The client options the environment sets: TOKENCANCEL_OUTCOME_RULES, TOKENCANCEL_CA_BUNDLE."""
+    # The path is checked here: reading it, `OutcomeRules` turns only OS errors into
+    # ConfigurationError, and a path no file system takes (NUL, a lone surrogate) raises others.
+    check_file(env.get("TOKENCANCEL_OUTCOME_RULES") or None, "TOKENCANCEL_OUTCOME_RULES")
     return {
         "outcome_rules": OutcomeRules.from_env(env, providers=REGISTRY),
         "ca_bundle": env.get("TOKENCANCEL_CA_BUNDLE") or None,
@@ -142,7 +148,7 @@ class Core:
     ) -> None:
         install_log_redaction()
         self.timeout = _checked_timeout(timeout)
-        self.retry = retry
+        self.retry = _checked_retry(retry)
         self.deadline = cast("float", check_seconds(deadline, "deadline"))
         self.total_deadline = cast("float", check_seconds(total_deadline, "total_deadline"))
         if (
@@ -249,7 +255,7 @@ class Core:
             token_id=cancel.prepared.token_id,
             outcome=verdict.outcome,
             http_status=answer.status,
-            provider_status=verdict.provider_status,
+            provider_status=_provider_text(verdict.provider_status),
             parsed=verdict.parsed,
             raw_body=answer.body,
             attempts=cancel.attempt,
@@ -277,6 +283,30 @@ class Core:
         return delay
 
 
+def _provider_text(text: str | None) -> str | None:
+    """Provider text kept on a result: redacted, then its control characters escaped."""
+    return None if text is None else escape_controls(redact(text))
+
+
+def _checked_retry(retry: object) -> RetryPolicy:
+    """`retry`, if its numbers can drive a retry loop; RetryPolicy checks only their signs."""
+    if not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry must be a RetryPolicy")
+    attempts = retry.max_attempts
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ConfigurationError("retry.max_attempts must be a whole number, at least 1")
+    for name in ("base_delay", "max_delay"):
+        value = getattr(retry, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigurationError(f"retry.{name} must be a number of seconds")
+        if not math.isfinite(value) or not 0 <= value <= 86_400:  # noqa: PLR2004 -- one day
+            raise ConfigurationError(f"retry.{name} must be from 0 to 86400 seconds")
+    jitter = retry.jitter
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter <= 1:
+        raise ConfigurationError("retry.jitter must be a number from 0 to 1")
+    return retry
+
+
 def _log_fields(cancel: Cancel) -> dict[str, Any]:
     """Structured fields for log records: `extra=` of the library's log calls."""
     return {
@@ -300,4 +330,5 @@ def _rules(value: OutcomeRules | str | os.PathLike[str] | None) -> OutcomeRules:
         return OutcomeRules()
     if isinstance(value, OutcomeRules):
         return value
+    check_file(value, "outcome_rules")  # see options_from_env
     return OutcomeRules.from_file(value, providers=REGISTRY)

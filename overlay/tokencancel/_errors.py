@@ -28,14 +28,18 @@ Every error carries `provider`, `http_status`, `error_code` (the provider's own 
 see docs/providers.md), `phase` (for transport failures: how far the request got) and
 `retryable` (whether the client may safely send the same cancel again, decided in one place:
 `is_retryable`). `str()` and `repr()` never contain a secret: provider text is redacted and cut
-to one line.
+to one line. What a provider sent is stored redacted, its control characters escaped
+(`message`, `error_code`), so a log line built from any attribute cannot be forged by a CR/LF
+or a terminal escape the provider put in it.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Literal, ParamSpec, TypeVar
 
-from ._redact import one_line
+from ._redact import escape_controls, one_line, redact
 
 Phase = Literal["connect", "send", "wait", "answer"]
 """How far a request got before a transport failure.
@@ -62,8 +66,16 @@ __all__ = [
     "TransportError",
     "UnexpectedResponseError",
     "UnrecognizedAnswerError",
+    "detached",
     "is_retryable",
+    "raised_detached",
+    "with_detached_errors",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound=type)
+ExceptionT = TypeVar("ExceptionT", bound=BaseException)
 
 
 class TokenCancelError(Exception):
@@ -85,7 +97,7 @@ class TokenCancelError(Exception):
         self.rule_source = rule_source
         self.provider = provider
         self.http_status = http_status
-        self.error_code = error_code
+        self.error_code = None if error_code is None else escape_controls(redact(error_code))
         self.raw_body = raw_body
         self.request_id = request_id
         self.phase = phase
@@ -235,3 +247,54 @@ def is_retryable(error: TokenCancelError) -> bool:
     if isinstance(error, ProviderServerError):
         return error.http_status == _SERVICE_UNAVAILABLE
     return False
+
+
+def detached(error: ExceptionT) -> ExceptionT:
+    """`error` without the frames it was raised through, nor the exception it interrupted.
+
+    Those frames hold what the library was handed and read: an answer's bytes before
+    redaction, the whole environment (`from_env`), a proxy URL with its password. Raised again
+    from a frame that holds none of it, the error's traceback starts there.
+    """
+    if not isinstance(error, TokenCancelError) and error.__traceback__ is not None:
+        # Not one of ours (a bug, or a caller's TypeError): keep where it came from, without
+        # the frames' variables, so it can still be found.
+        innermost = error.__traceback__
+        while innermost.tb_next is not None:
+            innermost = innermost.tb_next
+        code = innermost.tb_frame.f_code
+        error.add_note(
+            f"raised at {code.co_filename}:{innermost.tb_lineno} in {code.co_name} (the "
+            "traceback is cut there: the library's frames may hold credentials)"
+        )
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__cause__ = None
+    return error
+
+
+def raised_detached(function: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a public entry point so whatever it raises reaches the caller detached.
+
+    The wrapper drops its own arguments before raising, so the one library frame left in the
+    traceback shows no credential, environment or proxy URL to a renderer of local variables
+    (Sentry, Rich, `pytest --showlocals`). Applied where configuration is read and checked;
+    errors of a cancel are raised detached by the transport already.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # a caller's TypeError holds their arguments in frames too
+            failure = detached(error)
+        del args, kwargs
+        raise failure
+
+    return wrapper
+
+
+def with_detached_errors(cls: C) -> C:
+    """Class decorator: the class's `__init__` (attrs generates it) wrapped by `raised_detached`."""
+    cls.__init__ = raised_detached(cls.__init__)  # type: ignore[misc]
+    return cls

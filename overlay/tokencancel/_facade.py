@@ -25,7 +25,7 @@ from ._core import (
     options_from_env,
     settings_from_env,
 )
-from ._errors import TokenCancelError
+from ._errors import TokenCancelError, raised_detached
 from ._provider import provider_value
 from ._result import CancelResult
 from ._retry import RetryPolicy
@@ -61,8 +61,11 @@ class _FacadeBase:
     _core: Core
 
     def __repr__(self) -> str:
-        configured = ", ".join(self._core.routes)
-        return f"{type(self).__name__}(providers=[{configured}], retry={self._core.retry!r})"
+        core = getattr(self, "_core", None)  # absent in a frame of a constructor that failed
+        if core is None:
+            return f"{type(self).__name__}(<not constructed>)"
+        configured = ", ".join(core.routes)
+        return f"{type(self).__name__}(providers=[{configured}], retry={core.retry!r})"
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -99,6 +102,7 @@ class TokenCancelClient(_FacadeBase):
         sleep: How to wait between attempts (tests pass a recorder instead of `time.sleep`).
     """
 
+    @raised_detached
     def __init__(
         self,
         kbank: KBankSettings | None = None,
@@ -141,6 +145,7 @@ class TokenCancelClient(_FacadeBase):
         }
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ, **options: Any) -> Self:
         """Configure every provider whose variables are set, and the client from TOKENCANCEL_*.
 
@@ -222,6 +227,7 @@ class AsyncTokenCancelClient(_FacadeBase):
     `aclose()` or `async with`.
     """
 
+    @raised_detached
     def __init__(
         self,
         kbank: KBankSettings | None = None,
@@ -264,6 +270,7 @@ class AsyncTokenCancelClient(_FacadeBase):
         }
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ, **options: Any) -> Self:
         """Configure every provider whose variables are set; see `TokenCancelClient.from_env`."""
         return cls(settings=settings_from_env(env), **{**options_from_env(env), **options})

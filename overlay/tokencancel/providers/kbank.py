@@ -47,6 +47,8 @@ from .._errors import (
     ConfigurationError,
     ProviderServerError,
     TokenCancelError,
+    raised_detached,
+    with_detached_errors,
 )
 from .._rate import Rate
 from .._redact import register_secret
@@ -138,6 +140,9 @@ def _check_request_dt(_instance: object, _attribute: object, value: object) -> N
         raise ConfigurationError(f"request_dt must be one of {', '.join(_REQUEST_DT_FORMATS)}")
 
 
+# A refused value reaches the caller detached: no frame of the checks, holding the secrets, is
+# left in its traceback for a renderer of local variables to show.
+@with_detached_errors
 @attrs.frozen
 class KBankSettings:
     """Credentials and endpoint for KBank K PLUS.
@@ -167,6 +172,7 @@ class KBankSettings:
         register_secret(self.partner_secret)
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
         """Read the KBANK_* variables (see `KBankAdapter.env_vars`)."""
         partner_id = check_credential(

@@ -36,6 +36,8 @@ from .._errors import (
     ProviderError,
     ProviderInvalidRequestError,
     ProviderServerError,
+    raised_detached,
+    with_detached_errors,
 )
 from .._rate import Rate
 from .._redact import register_secret
@@ -109,6 +111,9 @@ def solidgate_signature_matches(
     return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace"))
 
 
+# A refused value reaches the caller detached: no frame of the checks, holding the secrets, is
+# left in its traceback for a renderer of local variables to show.
+@with_detached_errors
 @attrs.frozen
 class SolidgateSettings:
     """Key pair and endpoint for Solidgate's alternative-payment-methods API."""
@@ -130,6 +135,7 @@ class SolidgateSettings:
         register_secret(self.secret_key)
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
         """Read SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY and SOLIDGATE_BASE_URL."""
         public_key = check_credential(

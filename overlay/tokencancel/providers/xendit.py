@@ -35,6 +35,8 @@ from .._errors import (
     ProviderInvalidRequestError,
     ProviderServerError,
     TokenCancelError,
+    raised_detached,
+    with_detached_errors,
 )
 from .._rate import Rate
 from .._redact import register_secret
@@ -86,6 +88,9 @@ def xendit_authorization(secret_key: str) -> str:
     return f"Basic {token}"
 
 
+# A refused value reaches the caller detached: no frame of the checks, holding the secrets, is
+# left in its traceback for a renderer of local variables to show.
+@with_detached_errors
 @attrs.frozen
 class XenditSettings:
     """Secret key and endpoint for Xendit's Payments API v3."""
@@ -104,6 +109,7 @@ class XenditSettings:
         register_secret(authorization.removeprefix("Basic "))
 
     @classmethod
+    @raised_detached
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
         """Read XENDIT_SECRET_KEY and XENDIT_BASE_URL."""
         secret_key = check_credential(
