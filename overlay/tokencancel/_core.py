@@ -22,14 +22,14 @@ import os
 import random
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal, TypeAlias, cast
+from typing import Any, Final, cast
 
 import attrs
 import httpx2
 
 from ._checks import check_file, check_seconds
 from ._errors import ConfigurationError, TokenCancelError, raised_detached
-from ._provider import Provider, provider_value
+from ._provider import ProviderName, provider_value
 from ._redact import escape_controls, install_log_redaction, redact
 from ._result import CancelResult
 from ._retry import RetryPolicy
@@ -72,8 +72,6 @@ DEFAULT_CANCEL_DEADLINE: Final = 90.0
 USER_AGENT: Final = f"tokencancel/{__version__}"
 _ACCEPT_ENCODING: Final = "gzip, deflate"  # what `_transport` decodes under its size cap
 
-ProviderName: TypeAlias = Provider | Literal["kbank", "solidgate", "xendit"]
-"""A built-in provider, by member or by name (a typo fails type checking)."""
 
 logger = logging.getLogger("tokencancel")
 

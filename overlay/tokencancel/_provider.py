@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal, TypeAlias
 
-__all__ = ["Provider", "provider_value"]
+__all__ = ["Provider", "ProviderName", "provider_value"]
 
 
 class Provider(StrEnum):
@@ -25,6 +26,10 @@ _DISPLAY_NAMES = {
     Provider.SOLIDGATE: "Solidgate",
     Provider.XENDIT: "Xendit",
 }
+
+
+ProviderName: TypeAlias = Provider | Literal["kbank", "solidgate", "xendit"]
+"""A built-in provider, by member or by name (a typo fails type checking)."""
 
 
 def provider_value(name: str) -> str:
