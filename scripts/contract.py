@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tokencancel import ConfigurationError
-from tokencancel._rules import OUTCOME_RULES_VARIABLE
+from tokencancel._environment import OUTCOME_RULES_VARIABLE
 from tokencancel.providers import REGISTRY, ProviderAdapter
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,6 +31,7 @@ from typing import Any, NoReturn, cast
 import attrs
 import httpx2
 
+from ._environment import CA_BUNDLE_VARIABLE, OUTCOME_RULES_VARIABLE
 from ._errors import TokenCancelError
 from ._exit import EXIT_CODES_HELP, Category, ExitCode, category_of
 from ._facade import (
@@ -60,8 +61,8 @@ def _environment_help() -> str:
     return (
         "environment:\n"
         + "\n".join(lines)
-        + "\n  TOKENCANCEL_OUTCOME_RULES  a TOML file of outcome rules (docs/providers.md)"
-        + "\n  TOKENCANCEL_CA_BUNDLE      a PEM file of CA certificates to trust instead"
+        + f"\n  {OUTCOME_RULES_VARIABLE:<26} a TOML file of outcome rules (docs/providers.md)"
+        + f"\n  {CA_BUNDLE_VARIABLE:<26} a PEM file of CA certificates to trust instead"
         + "\n  A base URL is the spec's server URL (default: the provider's documented server);"
         + "\n  plain http:// is accepted for loopback hosts only."
     )
@@ -223,7 +224,7 @@ def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
         "the credentials; its authentication answer shows the credentials are wrong; an answer "
         "of another shape shows the base URL is. What was verified goes to stderr, the report "
         "as JSON to stdout. KBank publishes no error codes: its credentials are proven only "
-        "with an outcome rule naming its authentication code (TOKENCANCEL_OUTCOME_RULES)."
+        f"with an outcome rule naming its authentication code ({OUTCOME_RULES_VARIABLE})."
     )
     parser.epilog = f"{EXIT_CODES_HELP}\n\n{_environment_help()}"
     parser.formatter_class = argparse.RawDescriptionHelpFormatter

@@ -28,6 +28,7 @@ import attrs
 import httpx2
 
 from ._checks import check_file, check_seconds
+from ._environment import CA_BUNDLE_VARIABLE, OUTCOME_RULES_VARIABLE
 from ._errors import ConfigurationError, TokenCancelError, raised_detached
 from ._provider import ProviderName, provider_value
 from ._redact import escape_controls, install_log_redaction, redact
@@ -99,10 +100,10 @@ def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The client options the environment sets: TOKENCANCEL_OUTCOME_RULES, TOKENCANCEL_CA_BUNDLE."""
     # The path is checked here: reading it, `OutcomeRules` turns only OS errors into
     # ConfigurationError, and a path no file system takes (NUL, a lone surrogate) raises others.
-    check_file(env.get("TOKENCANCEL_OUTCOME_RULES") or None, "TOKENCANCEL_OUTCOME_RULES")
+    check_file(env.get(OUTCOME_RULES_VARIABLE) or None, OUTCOME_RULES_VARIABLE)
     return {
         "outcome_rules": OutcomeRules.from_env(env, providers=REGISTRY),
-        "ca_bundle": env.get("TOKENCANCEL_CA_BUNDLE") or None,
+        "ca_bundle": env.get(CA_BUNDLE_VARIABLE) or None,
     }
 
 

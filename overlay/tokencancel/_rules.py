@@ -34,11 +34,11 @@ from typing import Any, Final
 
 import attrs
 
+from ._environment import OUTCOME_RULES_VARIABLE
 from ._errors import ConfigurationError
 
 __all__ = ["OUTCOME_RULES_VARIABLE", "OutcomeRule", "OutcomeRules", "RuleOutcome"]
 
-OUTCOME_RULES_VARIABLE: Final = "TOKENCANCEL_OUTCOME_RULES"
 _MAX_RULES_FILE_BYTES: Final = 1 << 20
 _KEYS: Final = frozenset({"provider", "error_code", "message", "outcome", "source"})
 

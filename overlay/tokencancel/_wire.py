@@ -24,6 +24,7 @@ import httpcore2
 import httpx2
 
 from ._checks import check_file, check_host_name, is_loopback_host
+from ._environment import CA_BUNDLE_VARIABLE
 from ._errors import (
     ConfigurationError,
 )
@@ -130,8 +131,8 @@ def transport_settings(
     """
     if ca_bundle is not None:
         bundle: tuple[str, str] | None = (ca_bundle, "ca_bundle (TOKENCANCEL_CA_BUNDLE)")
-    elif trust_env and env.get("TOKENCANCEL_CA_BUNDLE"):
-        bundle = (env["TOKENCANCEL_CA_BUNDLE"], "TOKENCANCEL_CA_BUNDLE")
+    elif trust_env and env.get(CA_BUNDLE_VARIABLE):
+        bundle = (env[CA_BUNDLE_VARIABLE], CA_BUNDLE_VARIABLE)
     elif trust_env and env.get("SSL_CERT_FILE"):
         bundle = (env["SSL_CERT_FILE"], "SSL_CERT_FILE")
     else:
