@@ -54,7 +54,7 @@ logger = logging.getLogger("tokencancel")
 
 def _environment_help() -> str:
     lines = [
-        f"  {var.name:<24} {var.meaning}"
+        f"  {var.name:<26} {var.meaning}"
         for adapter in REGISTRY.values()
         for var in adapter.env_vars
     ]
