@@ -149,3 +149,10 @@ def test_the_branch_scan_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text('if provider == "xendit":\n    pass\n', encoding="utf-8")
     assert _provider_mentions(sample) == ["sample.py:1: 'xendit'"]
+
+
+def test_tests_are_a_package() -> None:
+    """Every test folder is a package, so helpers are imported by name, never by sys.path."""
+    tests = Path(__file__).resolve().parent
+    folders = [path for path in tests.iterdir() if path.is_dir() and path.name != "__pycache__"]
+    assert [folder.name for folder in folders if not (folder / "__init__.py").exists()] == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apidiff_helpers import git, project_repo, run_script
+
+from .apidiff_helpers import git, project_repo, run_script
 
 XENDIT_DESCRIPTION = """\
         description:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from apidiff_helpers import ROOT, apispec
+
+from .apidiff_helpers import ROOT, apispec
 
 
 def operation(schema: dict[str, Any], **extra: Any) -> apispec.Operation:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apidiff_helpers import api_diff, write_tree
+from .apidiff_helpers import api_diff, write_tree
 
 OLD = {
     "overlay/tokencancel/__init__.py": """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apidiff_helpers import api_diff, write_tree
+from .apidiff_helpers import api_diff, write_tree
 
 OLD_SPEC = """
     openapi: 3.1.0

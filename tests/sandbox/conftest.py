@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls
 from tokencancel_sandbox import Sandbox, SandboxConfig
+
+from .sandbox_helpers import ProviderCalls
 
 #: Solidgate tokens cancelled in the shared sandbox stay `processing` for the whole session, so
 #: tests never depend on timing; the settling itself is tested on a sandbox of its own.

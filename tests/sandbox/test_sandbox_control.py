@@ -7,8 +7,9 @@ import uuid
 
 import httpx2
 import pytest
-from sandbox_helpers import PROVIDERS, ProviderCalls
 from tokencancel_sandbox import ControlRequestError, Sandbox
+
+from .sandbox_helpers import PROVIDERS, ProviderCalls
 
 
 def test_health_answers_200(sandbox: Sandbox, http: httpx2.Client) -> None:

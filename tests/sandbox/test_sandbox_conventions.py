@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls, assert_conforms
 from tokencancel_sandbox import OUTCOME_RULES_PATH, Sandbox, SandboxConfig
 from tokencancel_sandbox._conventions import CONVENTIONS, OUTCOMES, PROVIDER_TEXTS
 from tokencancel_sandbox._spec import _describe_error
+
+from .sandbox_helpers import ProviderCalls, assert_conforms
 
 SANDBOX_SOURCE = "tokencancel sandbox convention"
 

@@ -7,13 +7,14 @@ import subprocess
 from pathlib import Path
 
 import httpx2
-from sandbox_helpers import SandboxProcess
 from tokencancel_sandbox import (
     OUTCOME_RULES_PATH,
     KBankCredentials,
     Sandbox,
     SandboxConfig,
 )
+
+from .sandbox_helpers import SandboxProcess
 
 CLIENT_VARIABLES = {
     "KBANK_PARTNER_ID",

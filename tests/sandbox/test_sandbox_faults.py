@@ -6,8 +6,9 @@ import json
 
 import httpx2
 import pytest
-from sandbox_helpers import PROVIDERS, ProviderCalls, assert_conforms
 from tokencancel_sandbox import Sandbox
+
+from .sandbox_helpers import PROVIDERS, ProviderCalls, assert_conforms
 
 
 def _is_success(provider: str, response: httpx2.Response) -> bool:

@@ -16,10 +16,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sandbox_helpers import SPECS, ProviderCalls, spec_problems
 from schemathesis import GenerationMode
 from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox
+
+from .sandbox_helpers import SPECS, ProviderCalls, spec_problems
 
 _OPERATIONS = {
     "kbank": "/kplus/payment/cancel-token",

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import SandboxProcess, answer_body, raw_exchange
 from tokencancel_sandbox import ControlRequestError, Sandbox
+
+from .sandbox_helpers import SandboxProcess, answer_body, raw_exchange
 
 XENDIT_CANCEL = "/xendit/v3/payment_tokens/pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1/cancel"
 KBANK_CANCEL = "/kbank/v1/kplus/payment/cancel-token"

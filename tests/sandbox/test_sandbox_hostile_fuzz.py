@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sandbox_helpers import raw_exchange
 from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox, SandboxConfig
+
+from .sandbox_helpers import raw_exchange
 
 _TARGETS = [
     "/xendit/v3/payment_tokens/pt-56ef1da0-6c92-490a-9ea8-803eaf404ce1/cancel",

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls, SandboxProcess, assert_conforms
 from tokencancel_sandbox import Sandbox, SandboxConfig, SandboxConfigError
+
+from .sandbox_helpers import ProviderCalls, SandboxProcess, assert_conforms
 
 LOCAL_DATETIME = "2019-07-04T18:00:42.411"  # every example request on KBank's portal
 EPOCH_SECONDS = 1519630776  # the field table's example

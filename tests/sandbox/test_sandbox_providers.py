@@ -7,9 +7,10 @@ import uuid
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls, assert_conforms
 from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox, SandboxConfig
+
+from .sandbox_helpers import ProviderCalls, assert_conforms
 
 UNKNOWN_XENDIT_ID = "pt-00000000-0000-0000-0000-000000000000"
 

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls, assert_conforms
 from tokencancel_sandbox import RateLimit, Sandbox, SandboxConfig, SandboxConfigError
+
+from .sandbox_helpers import ProviderCalls, assert_conforms
 
 UNKNOWN = "pt-00000000-0000-0000-0000-000000000000"
 

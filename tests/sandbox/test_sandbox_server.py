@@ -14,10 +14,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls
 from tokencancel.providers.solidgate import solidgate_signature
 from tokencancel_sandbox import Sandbox
 from tokencancel_sandbox._spec import find_spec_dir
+
+from .sandbox_helpers import ProviderCalls
 
 REPO = Path(__file__).resolve().parents[2]
 

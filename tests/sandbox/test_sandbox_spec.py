@@ -7,9 +7,10 @@ from pathlib import Path
 
 import httpx2
 import yaml
-from sandbox_helpers import SPECS, ProviderCalls
 from tokencancel_sandbox import Sandbox
 from tokencancel_sandbox._spec import load_specs
+
+from .sandbox_helpers import SPECS, ProviderCalls
 
 
 def test_validation_follows_an_edited_spec(tmp_path: Path, http: httpx2.Client) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from sandbox_helpers import ProviderCalls, SandboxProcess, assert_conforms
 from tokencancel_sandbox import Sandbox, SandboxConfigError
+
+from .sandbox_helpers import ProviderCalls, SandboxProcess, assert_conforms
 
 
 @pytest.fixture(scope="module")

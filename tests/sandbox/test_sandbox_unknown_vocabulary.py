@@ -8,9 +8,10 @@ from typing import Any
 import httpx2
 import pytest
 import yaml
-from sandbox_helpers import SPECS, ProviderCalls, assert_conforms
 from tokencancel_sandbox import Sandbox, SandboxConfig
 from tokencancel_sandbox._conventions import CONVENTIONS, PROVIDER_TEXTS
+
+from .sandbox_helpers import SPECS, ProviderCalls, assert_conforms
 
 UNKNOWN_KBANK = "KP2SBX000000001" + "A" * 32
 UNKNOWN_SOLIDGATE = "0b7e3c1a-0000-4000-8000-000000000000"

@@ -11,8 +11,9 @@ from typing import Any
 import httpx2
 import pytest
 import yaml
-from sandbox_helpers import SPECS, ProviderCalls, assert_conforms
 from tokencancel_sandbox import ControlRequestError, Sandbox, SandboxConfig, SandboxConfigError
+
+from .sandbox_helpers import SPECS, ProviderCalls, assert_conforms
 
 
 def _spec_copy(directory: Path, provider: str, edit: Callable[[dict[str, Any]], None]) -> Path:

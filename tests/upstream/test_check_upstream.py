@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from upstream_helpers import (
+
+from .upstream_helpers import (
     PINNED,
     ROOT,
     edit_xendit_json,

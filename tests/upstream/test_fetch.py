@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from upstream_helpers import PINNED, check_upstream, run
+
+from .upstream_helpers import PINNED, check_upstream, run
 
 PAGE = PINNED["xendit"].read_bytes()
 
