@@ -29,6 +29,7 @@ import httpx2
 from ._errors import TokenCancelError
 from ._exit import EXIT_CODES_HELP, Category, ExitCode, category_of
 from ._facade import DEFAULT_TIMEOUT, ProviderName, TokenCancelClient, options_from_env
+from ._log import suspended as suspended_env_logging
 from ._redact import escape_controls, install_log_redaction, redact, redacting_filter
 from ._version import __version__
 from .bulk import add_bulk_arguments, run_bulk_command
@@ -237,13 +238,17 @@ def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
     install_log_redaction()
     root = logging.getLogger()
     previous_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    try:
-        yield
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous_level)
+    # TOKENCANCEL_LOG's own handler steps aside, so each record is written once; its level
+    # still counts (TOKENCANCEL_LOG=info shows the INFO lines without -v).
+    with suspended_env_logging() as env_level:
+        root.addHandler(handler)
+        level = logging.DEBUG if verbose else logging.WARNING
+        root.setLevel(level if env_level is None else min(level, env_level))
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(previous_level)
 
 
 def _fail(message: str) -> None:
