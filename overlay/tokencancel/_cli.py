@@ -52,6 +52,7 @@ def _environment_help() -> str:
         + "\n".join(lines)
         + "\n  TOKENCANCEL_OUTCOME_RULES  a TOML file of outcome rules (docs/providers.md)"
         + "\n  TOKENCANCEL_CA_BUNDLE      a PEM file of CA certificates to trust instead"
+        + "\n  TOKENCANCEL_LOG            debug, info or warning: log to stderr (redacted)"
         + "\n  A base URL is the spec's server URL (default: the provider's documented server);"
         + "\n  plain http:// is accepted for loopback hosts only."
     )

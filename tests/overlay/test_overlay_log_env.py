@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tokencancel._cli import main as tokencancel_main
 from tokencancel.providers.xendit import xendit_authorization
 from tokencancel_sandbox import Sandbox
 
@@ -135,3 +136,8 @@ def test_the_commands_v_still_works_under_a_quieter_setting(sandbox: Sandbox) ->
     done = _run(sandbox, "warning", "-c", code)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("cancelling token") == 1, done.stderr
+
+
+def test_the_commands_help_names_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert tokencancel_main(["cancel", "--help"]) == 0
+    assert "TOKENCANCEL_LOG            debug, info or warning" in capsys.readouterr().out
