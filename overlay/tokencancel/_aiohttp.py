@@ -16,11 +16,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import httpx2
-from yarl import URL
 
 from ._errors import ConfigurationError
 from ._transport import TransportSettings
@@ -178,7 +177,12 @@ def _proxy_parts(proxy: str | None) -> tuple[str | None, dict[str, str] | None]:
             f"the aiohttp transport cannot use a {parts.scheme}:// proxy; leave the transport "
             "at its default (httpx2) for SOCKS proxies"
         )
-    auth = aiohttp.BasicAuth.from_url(URL(proxy))
+    # The URL's user information, percent-decoded as aiohttp's own `BasicAuth.from_url` does.
+    auth = (
+        None
+        if parts.username is None
+        else aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    )
     headers = None if auth is None else {"Proxy-Authorization": auth.encode()}
     host = parts.hostname or ""
     bare = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}"

@@ -31,7 +31,7 @@ from typing import Any, NoReturn, cast
 import attrs
 import httpx2
 
-from ._environment import CA_BUNDLE_VARIABLE, OUTCOME_RULES_VARIABLE
+from ._environment import CA_BUNDLE_VARIABLE, LOG_VARIABLE, OUTCOME_RULES_VARIABLE
 from ._errors import TokenCancelError
 from ._exit import EXIT_CODES_HELP, Category, ExitCode, category_of
 from ._facade import (
@@ -41,6 +41,7 @@ from ._facade import (
     TokenCancelClient,
     options_from_env,
 )
+from ._log import suspended as suspended_env_logging
 from ._redact import escape_controls, install_log_redaction, redact, redacting_filter
 from ._version import __version__
 from .bulk import add_bulk_arguments, run_bulk_command
@@ -63,6 +64,7 @@ def _environment_help() -> str:
         + "\n".join(lines)
         + f"\n  {OUTCOME_RULES_VARIABLE:<26} a TOML file of outcome rules (docs/providers.md)"
         + f"\n  {CA_BUNDLE_VARIABLE:<26} a PEM file of CA certificates to trust instead"
+        + f"\n  {LOG_VARIABLE:<26} debug, info or warning: log to stderr (redacted)"
         + "\n  A base URL is the spec's server URL (default: the provider's documented server);"
         + "\n  plain http:// is accepted for loopback hosts only."
     )
@@ -326,13 +328,17 @@ def _logging_to_stderr(*, verbose: bool) -> Iterator[None]:
     install_log_redaction()
     root = logging.getLogger()
     previous_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    try:
-        yield
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous_level)
+    # TOKENCANCEL_LOG's own handler steps aside, so each record is written once; its level
+    # still counts (TOKENCANCEL_LOG=info shows the INFO lines without -v).
+    with suspended_env_logging() as env_level:
+        root.addHandler(handler)
+        level = logging.DEBUG if verbose else logging.WARNING
+        root.setLevel(level if env_level is None else min(level, env_level))
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(previous_level)
 
 
 def _fail(message: str) -> None:

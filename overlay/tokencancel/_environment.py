@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["CA_BUNDLE_VARIABLE", "OUTCOME_RULES_VARIABLE"]
+__all__ = ["CA_BUNDLE_VARIABLE", "LOG_VARIABLE", "OUTCOME_RULES_VARIABLE"]
 
 OUTCOME_RULES_VARIABLE: Final = "TOKENCANCEL_OUTCOME_RULES"
 """A TOML file of operator outcome rules (`tokencancel.OutcomeRules`)."""
 
 CA_BUNDLE_VARIABLE: Final = "TOKENCANCEL_CA_BUNDLE"
 """A PEM file of CA certificates to trust instead of the system's."""
+
+LOG_VARIABLE: Final = "TOKENCANCEL_LOG"
+"""`debug`, `info` or `warning`: the library's log on stderr, redacted (`tokencancel._log`)."""

@@ -75,10 +75,11 @@ def closure(roots: Iterable[Requirement]) -> set[str]:
 
 
 def test_the_wheel_requires_httpx2_and_not_httpx(wheel: Path):
-    """Requires-Dist: httpx2 (and attrs) for everyone, aiohttp for the extra, httpx for no one."""
+    """Requires-Dist: httpx2 (with httpcore2 and attrs) for everyone, aiohttp for the extra, httpx
+    for no one."""
     listed = requirements(wheel)
     base = {canonicalize_name(r.name) for r in listed if r.marker is None}
-    assert base == {"attrs", "httpx2"}
+    assert base == {"attrs", "httpx2", "httpcore2"}
     (httpx2,) = [r for r in listed if r.name == "httpx2"]
     assert httpx2.specifier.contains("2.16.2")
     assert not httpx2.specifier.contains("3.0")
