@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -266,7 +267,7 @@ def _seconds(value: float) -> str:
     return f"{value:g} s" if math.isfinite(value) else "unbounded"
 
 
-def _transport_failure(
+def _transport_failure(  # noqa: PLR0911 -- one return per kind of failure
     exc: httpx2.HTTPError,
     facts: AttemptFacts,
     limits: AnswerLimits,
@@ -290,11 +291,18 @@ def _transport_failure(
             **common,
         )
     if isinstance(exc, httpx2.ProxyError):
-        # The proxy's own refusal (a 403 or 407 to CONNECT): never the provider's answer.
+        # The proxy's own refusal (a 403 or 407 to CONNECT): never the provider's answer, and
+        # the same again on a retry (no phase, so `is_retryable` says no).
         return TransportError(
             f"the proxy refused or failed the connection to {name} ({_library_text(exc)}); "
             "check HTTPS_PROXY / ALL_PROXY",
-            phase="connect",
+            **common,
+        )
+    if isinstance(exc, httpx2.ConnectError) and _tls_verification_failed(exc):
+        # A certificate that does not verify fails the same way on every retry.
+        return TransportError(
+            f"TLS failed: the certificate of {name} did not verify ({_library_text(exc)}); "
+            "check the base URL and the trust store (TOKENCANCEL_CA_BUNDLE, SSL_CERT_FILE)",
             **common,
         )
     if isinstance(exc, httpx2.ConnectError):
@@ -302,6 +310,18 @@ def _transport_failure(
     if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError | httpx2.WriteError):
         return TransportError(_no_answer(name, exc), phase="send", **common)
     return TransportError(_no_answer(name, exc), **common)
+
+
+def _tls_verification_failed(exc: BaseException) -> bool:
+    """Whether a certificate verification failure is somewhere in `exc`'s chain of causes."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _timeout_failure(

@@ -173,3 +173,31 @@ def test_auth_reprs_hide_secrets():
     for secret in (KBANK_PARTNER_SECRET, SOLIDGATE_PUBLIC_KEY, SOLIDGATE_SECRET_KEY):
         assert secret not in text
     assert XENDIT_SECRET_KEY not in text
+
+
+def test_kbank_auth_adds_no_second_copy_of_fields_a_body_already_has():
+    """A generated request model carries the credentials itself: no key is sent twice."""
+    settings = KBankSettings(KBANK_PARTNER_ID, KBANK_PARTNER_SECRET)
+    model_body = json.dumps(
+        {
+            "partnerTxnUid": "T1",
+            "partnerId": KBANK_PARTNER_ID,
+            "partnerSecret": "from-model",
+            "requestDt": 1,
+            "tokenId": "T",
+            "reference1": "R",
+        }
+    ).encode()
+    sent = _run_auth(
+        KBankAuth(settings), httpx2.Request("POST", "https://x.test", content=model_body)
+    )
+    pairs = json.loads(sent.content, object_pairs_hook=list)
+    keys = [key for key, _ in pairs]
+    assert sorted(keys) == sorted(set(keys))
+    assert dict(pairs)["partnerSecret"] == "from-model"  # the caller's body is kept as sent
+    partial = json.dumps({"partnerId": KBANK_PARTNER_ID, "tokenId": "T"}).encode()
+    sent = _run_auth(KBankAuth(settings), httpx2.Request("POST", "https://x.test", content=partial))
+    assert (
+        json.loads(sent.content)["partnerSecret"] == KBANK_PARTNER_SECRET
+    )  # only what was missing
+    assert [k for k, _ in json.loads(sent.content, object_pairs_hook=list)].count("partnerId") == 1

@@ -39,9 +39,11 @@ class CredentialPlacement:
 class CredentialAuth(httpx2.Auth):
     """Apply a `CredentialPlacement` to each request as it leaves, and nowhere else.
 
-    Body fields are spliced into the serialised JSON object (the body is built without them, so
-    no frame of the call path holds a secret); the signature, when there is one, is computed
-    last, over the exact bytes that will be sent.
+    Body fields are spliced into the serialised JSON object (the client builds the body without
+    them, so no frame of the call path holds a secret); a body that already names a field (a
+    generated request model used directly, which requires them) keeps its own and gets only the
+    missing ones. The signature, when there is one, is computed last, over the exact bytes that
+    will be sent.
     """
 
     requires_request_body = True
@@ -50,8 +52,8 @@ class CredentialAuth(httpx2.Auth):
         self._placement = placement
         # `{"field":"value",...,` built once per client, not per request: the body's own
         # members follow it. The settings already hold the secrets, so this holds no more.
-        fields = json.dumps(dict(placement.body_fields), separators=(",", ":")).encode()
-        self._body_prefix = fields[:-1] + b"," if placement.body_fields else b""
+        self._body_prefix = _prefix(placement.body_fields)
+        self._field_keys = [(name, json.dumps(name).encode()) for name in placement.body_fields]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(<credentials hidden>)"
@@ -65,7 +67,15 @@ class CredentialAuth(httpx2.Auth):
             request.headers[name] = value
         content = request.content
         if self._body_prefix and content.startswith(b'{"'):
-            body = self._body_prefix + content[1:]
+            present = {name for name, key in self._field_keys if key in content}
+            prefix = (
+                self._body_prefix
+                if not present
+                else _prefix(
+                    {k: v for k, v in self._placement.body_fields.items() if k not in present}
+                )
+            )
+            body = prefix + content[1:] if prefix else content
             # Replaced in place, as `Request.read()` leaves an in-memory body (stream and
             # content), rather than by building a second Request: that cost a KBank cancel a
             # quarter of its CPU (docs/bulk-and-bench.md, "Overhead cut").
@@ -79,3 +89,10 @@ class CredentialAuth(httpx2.Auth):
             note_request_secret(signature)
             request.headers[placement.signature_header] = signature
         yield request
+
+
+def _prefix(fields: Mapping[str, str]) -> bytes:
+    """`{"field":"value",...,`: the start of a JSON object the body's own members follow."""
+    if not fields:
+        return b""
+    return json.dumps(dict(fields), separators=(",", ":")).encode()[:-1] + b","
