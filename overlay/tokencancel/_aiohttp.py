@@ -11,6 +11,7 @@ aiohttp's failures as the httpx2 errors `_transport` maps to typed errors.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -177,18 +178,23 @@ def _proxy_parts(proxy: str | None) -> tuple[str | None, dict[str, str] | None]:
             f"the aiohttp transport cannot use a {parts.scheme}:// proxy; leave the transport "
             "at its default (httpx2) for SOCKS proxies"
         )
-    # The URL's user information, percent-decoded as aiohttp's own `BasicAuth.from_url` does.
-    auth = (
+    # The URL's user information, percent-decoded, as RFC 7617 Basic credentials in UTF-8
+    # (aiohttp's `BasicAuth` is deprecated for headers built by the caller).
+    headers = (
         None
         if parts.username is None
-        else aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+        else {"Proxy-Authorization": _basic_credentials(parts.username, parts.password or "")}
     )
-    headers = None if auth is None else {"Proxy-Authorization": auth.encode()}
     host = parts.hostname or ""
     bare = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}"
     if parts.port is not None:
         bare += f":{parts.port}"
     return bare, headers
+
+
+def _basic_credentials(username: str, password: str) -> str:
+    pair = f"{unquote(username)}:{unquote(password)}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 @contextlib.contextmanager

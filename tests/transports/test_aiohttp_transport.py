@@ -7,6 +7,7 @@ these are the properties that suite cannot see from the outside.
 from __future__ import annotations
 
 import asyncio
+import base64
 import bisect
 import json
 import os
@@ -256,7 +257,8 @@ def test_the_proxy_decision_is_followed(factory):
     """An https provider goes through the configured proxy, with the proxy's credentials."""
     proxy = ProxyServer()
     settings = XenditSettings(XENDIT_KEY, base_url="https://api.xendit.co")
-    proxy_url = f"http://user:pw@127.0.0.1:{proxy.port}"
+    # Percent-encoded user information, decoded and sent as UTF-8 by both transports.
+    proxy_url = f"http://us%40er:p%C3%A9w@127.0.0.1:{proxy.port}"
 
     async def scenario() -> None:
         async with AsyncTokenCancelClient(
@@ -273,8 +275,10 @@ def test_the_proxy_decision_is_followed(factory):
     assert "proxy" in str(caught.value).lower()
     (head,) = proxy.requests
     assert head.startswith(b"CONNECT api.xendit.co:443 ")
-    assert b"proxy-authorization: basic dxnlcjpwdw==" in head.lower()  # user:pw
-    assert "pw" not in str(caught.value)
+    credentials = base64.b64encode("us@er:péw".encode()).lower()
+    assert b"proxy-authorization: basic " + credentials in head.lower()
+    assert "p%C3%A9w" not in str(caught.value)
+    assert "péw" not in str(caught.value)
 
 
 def test_a_socks_proxy_is_refused_by_the_aiohttp_transport():
