@@ -17,7 +17,7 @@ from ._errors import (
     UnexpectedResponseError,
 )
 from ._messages import Answer, AttemptFacts
-from ._redact import redact_bytes
+from ._redact import AnswerRedactor
 
 __all__ = ["BoundedBody"]
 
@@ -85,17 +85,15 @@ class BoundedBody:
         for layer in self._layers:
             data = layer.decompress(data) + layer.flush()
         self._keep(data)
-        secrets = self._request_secrets
+        redacted = AnswerRedactor(self._request_secrets)
         raw = self._headers.raw
         # One pass over every header at once; each one is redacted on its own only when that
         # pass finds something (a server echoing a credential), which answers almost never do.
         joined = b"\n".join(name + b": " + value for name, value in raw)
         headers = self._headers
-        if redact_bytes(joined, secrets) != joined:
-            headers = httpx2.Headers(
-                [(redact_bytes(name, secrets), redact_bytes(value, secrets)) for name, value in raw]
-            )
-        return Answer(self._status, headers, redact_bytes(bytes(self._decoded), secrets))
+        if redacted(joined) != joined:
+            headers = httpx2.Headers([(redacted(name), redacted(value)) for name, value in raw])
+        return Answer(self._status, headers, redacted(bytes(self._decoded)))
 
     def _keep(self, data: bytes) -> None:
         if len(self._decoded) + len(data) > self.cap:
